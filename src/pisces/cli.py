@@ -1,0 +1,121 @@
+"""The one command-line entry point: ``pisces <benchmark> <verb> [options]``.
+
+Every verb lives in its own module and is imported only when it is called, so that
+``pisces --help`` stays fast and a heavy dependency of one benchmark never slows another.
+A verb module exposes ``configure(parser)``-style functions named in :data:`COMMANDS`: each
+adds its arguments to an :class:`argparse.ArgumentParser` and sets ``func`` (a callable
+taking the parsed namespace and returning an exit code or ``None``) with
+``parser.set_defaults(func=...)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+#: group -> verb -> ("module:function", one-line help). The group "" holds top-level verbs.
+COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
+    "": {
+        "demo": ("pisces.demo:configure", "the main job of `make demo` (see README)"),
+    },
+    "metrics": {
+        "heatmap": (
+            "pisces.analysis.metric_heatmap:configure",
+            "PSM vs bisimulation heatmaps of two jumping-task trajectories (PNG)",
+        ),
+    },
+    "jumping": {
+        "figure": (
+            "pisces.experiments.jumping.figures:configure",
+            "the 26x11 task grid (train/validation/test) and an example frame (PNG)",
+        ),
+        "train": (
+            "pisces.experiments.jumping.cli:configure_train",
+            "train and evaluate a preset on a grid for a range of seeds",
+        ),
+        "report": (
+            "pisces.experiments.jumping.cli:configure_report",
+            "aggregate per-seed results beside the paper's Table 1 (Markdown)",
+        ),
+    },
+    "lqr": {
+        "train": (
+            "pisces.experiments.lqr.cli:configure_train",
+            "train a preset on LQR with distractors for a range of seeds",
+        ),
+        "report": (
+            "pisces.experiments.lqr.cli:configure_report",
+            "aggregate per-seed results beside the paper's Table H.1 (Markdown)",
+        ),
+        "sweep": (
+            "pisces.experiments.lqr.cli:configure_sweep",
+            "test error vs lambda for psm and random-penalty (Adam vs gradient descent)",
+        ),
+    },
+}
+
+
+def _load(target: str) -> Callable[[argparse.ArgumentParser], None]:
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attr)
+    except AttributeError as exc:  # a registry entry that names nothing is a bug
+        raise SystemExit(f"pisces: internal error: {module_name} has no {attr!r}") from exc
+
+
+def _usage() -> str:
+    lines = ["usage: pisces <command> [<verb>] [options]", "", "commands:"]
+    for group, verbs in COMMANDS.items():
+        for verb, (_, help_text) in verbs.items():
+            name = f"{group} {verb}".strip()
+            lines.append(f"  {name:<18} {help_text}")
+    lines += ["", "`pisces <command> [<verb>] --help` shows a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default: ``sys.argv[1:]``), run the chosen verb, return its exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        from pisces import __version__
+
+        print(f"pisces {__version__}")
+        return 0
+    if args[0] in COMMANDS[""]:
+        group, verb, rest = "", args[0], args[1:]
+    elif args[0] in COMMANDS:
+        group = args[0]
+        verbs = COMMANDS[group]
+        if len(args) < 2 or args[1] in ("-h", "--help"):
+            print(f"usage: pisces {group} {{{','.join(verbs)}}} [options]", file=sys.stderr)
+            return 2 if len(args) < 2 else 0
+        if args[1] not in verbs:
+            print(
+                f"pisces: unknown verb {args[1]!r} for {group!r}; choose from {sorted(verbs)}",
+                file=sys.stderr,
+            )
+            return 2
+        verb, rest = args[1], args[2:]
+    else:
+        print(f"pisces: unknown command {args[0]!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    target, help_text = COMMANDS[group][verb]
+    parser = argparse.ArgumentParser(prog=f"pisces {group} {verb}".replace("  ", " ").strip(),
+                                     description=help_text)
+    _load(target)(parser)
+    namespace = parser.parse_args(rest)
+    func = getattr(namespace, "func", None)
+    if func is None:
+        raise SystemExit(f"pisces: internal error: {target} did not set a func")
+    result = func(namespace)
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""pisces.envs.lqr."""

@@ -1,0 +1,29 @@
+"""Shared test configuration: deterministic hypothesis, one torch thread per xdist worker."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+# CI must be deterministic: fixed example order, no deadline (2 shared cores are noisy).
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=50,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+
+#: read-only reference material shipped beside the checkout (paper, specs, fixtures).
+SHARED = Path(__file__).resolve().parents[2] / "shared"
