@@ -106,8 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pisces: unknown command {args[0]!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     target, help_text = COMMANDS[group][verb]
-    parser = argparse.ArgumentParser(prog=f"pisces {group} {verb}".replace("  ", " ").strip(),
-                                     description=help_text)
+    parser = argparse.ArgumentParser(
+        prog=f"pisces {group} {verb}".replace("  ", " ").strip(), description=help_text
+    )
     _load(target)(parser)
     namespace = parser.parse_args(rest)
     func = getattr(namespace, "func", None)
