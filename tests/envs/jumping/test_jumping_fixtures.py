@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SHARED
 
+from conftest import SHARED
 from pisces.envs.jumping import rollout
 
 FIXTURES = SHARED / "fixtures" / "jumping_original_samples.npz"
