@@ -42,6 +42,13 @@ from pisces.envs.jumping.data import (
     solved_from_actions,
     stack_frames,
 )
+from pisces.envs.jumping.gym_env import (
+    ENV_IDS,
+    JumpingColorsTaskEnv,
+    JumpingTaskEnv,
+    register_envs,
+    to_rgb_image,
+)
 from pisces.envs.jumping.tasks import (
     ALL_TASKS,
     FLOOR_HEIGHTS,
@@ -59,6 +66,11 @@ from pisces.envs.jumping.tasks import (
 
 __all__ = [
     "ALL_TASKS",
+    "ENV_IDS",
+    "JumpingColorsTaskEnv",
+    "JumpingTaskEnv",
+    "register_envs",
+    "to_rgb_image",
     "BatchRollout",
     "COLORS",
     "EPISODE_LENGTH",
@@ -99,3 +111,5 @@ __all__ = [
     "training_tasks",
     "validation_tasks",
 ]
+
+register_envs()

@@ -396,22 +396,19 @@ def render_rgb(
     or channel 1 (GREEN) and 0 elsewhere. This equals the original colored env's
     ``transpose(...)[::-1]`` of the same drawing. ``color`` holds RED/GREEN codes.
     """
-    p, f, x, y, c = np.broadcast_arrays(
-        *(np.asarray(v, dtype=np.int64) for v in (obstacle_position, floor_height, x, y, color))
-    )
+    c = np.asarray(color, dtype=np.int64)
     if np.any((c != RED) & (c != GREEN)):
         raise ValueError("render_rgb needs RED or GREEN obstacles")
-    rows, cols = _masks(p, f, OBSTACLE_WIDTH, OBSTACLE_HEIGHT)
-    obstacle = rows[..., :, None] & cols[..., None, :]
-    white = _static_layer(p, f, obstacle_value=0.0) == 1.0  # border and floor
-    rows, cols = _masks(x, y, AGENT_WIDTH, AGENT_HEIGHT)
-    agent = rows[..., :, None] & cols[..., None, :] & ~obstacle
-    white |= agent
-    out = np.repeat(white[..., None].astype(np.float32), 3, axis=-1)
-    for code, channel in ((RED, 0), (GREEN, 1)):
-        sel = obstacle & ~white & (c == code)[..., None, None]
-        out[..., channel] = np.where(sel, np.float32(GREY), out[..., channel])
-    return out[..., ::-1, :, :].copy()
+    # Same drawing as the greyscale frame (obstacle over agent, then border and floor), so
+    # every 1.0 pixel is white and every 0.5 pixel is obstacle; flip it upright.
+    grey = render_grey(obstacle_position, floor_height, x, y)[..., ::-1, :]
+    c = np.broadcast_to(c, grey.shape[:-2])[..., None, None]
+    obstacle = grey == np.float32(GREY)
+    out = np.empty(grey.shape + (3,), dtype=np.float32)
+    out[..., 0] = np.where(obstacle & (c == RED), np.float32(GREY), grey == 1.0)
+    out[..., 1] = np.where(obstacle & (c == GREEN), np.float32(GREY), grey == 1.0)
+    out[..., 2] = grey == 1.0
+    return out
 
 
 def render(params: JumpingParams, state: JumpingState) -> NDArray[np.float32]:
