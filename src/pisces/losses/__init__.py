@@ -1,6 +1,11 @@
 """Contrastive metric embedding losses, SimCLR and ℓ2 metric embeddings (pure tensor functions).
 
 See :mod:`pisces.losses.cme` for the paper-vs-official-code variants of the CME loss.
+
+Every function checks shapes and hyperparameters (free). ``validate=True`` (default) also
+checks tensor *values* (NaN/inf; negative distances for ``cme_loss``), which costs a device
+sync per call: hot training loops pass ``validate=False`` and check the loss value every N
+steps instead. Losses return one value per leading batch index (0-d for unbatched input).
 """
 
 from pisces.losses.cme import OFFICIAL_COUPLING_EPS, cme_loss, positive_indices
