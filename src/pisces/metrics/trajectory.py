@@ -97,11 +97,17 @@ def trajectory_psm_fixed_point(
     """
     g = check_gamma(gamma)
     c = _check_cost(cost)
-    rows = np.minimum(np.arange(c.shape[-2]) + 1, c.shape[-2] - 1)
-    cols = np.minimum(np.arange(c.shape[-1]) + 1, c.shape[-1] - 1)
 
     def operator(d: NDArray[np.float64]) -> NDArray[np.float64]:
-        return c + g * d[..., rows[:, None], cols[None, :]]
+        # nxt[i, j] = d[min(i+1, n-1), min(j+1, m-1)], with slices (no fancy-index copy).
+        nxt = np.empty_like(d)
+        nxt[..., :-1, :-1] = d[..., 1:, 1:]
+        nxt[..., :-1, -1] = d[..., 1:, -1]
+        nxt[..., -1, :-1] = d[..., -1, 1:]
+        nxt[..., -1, -1] = d[..., -1, -1]
+        nxt *= g
+        nxt += c
+        return nxt
 
     return iterate(operator, c.shape, tol=tol, max_iter=max_iter, name="trajectory_psm")
 
