@@ -402,9 +402,15 @@ def render_rgb(
     # Same drawing as the greyscale frame (obstacle over agent, then border and floor), so
     # every 1.0 pixel is white and every 0.5 pixel is obstacle; flip it upright.
     grey = render_grey(obstacle_position, floor_height, x, y)[..., ::-1, :]
+    out = np.empty(grey.shape + (3,), dtype=np.float32)
+    if c.size and (c == c.flat[0]).all():  # one color: its channel is the grey frame itself
+        channel = 0 if c.flat[0] == RED else 1
+        out[..., channel] = grey
+        out[..., 1 - channel] = grey == 1.0
+        out[..., 2] = out[..., 1 - channel]
+        return out
     c = np.broadcast_to(c, grey.shape[:-2])[..., None, None]
     obstacle = grey == np.float32(GREY)
-    out = np.empty(grey.shape + (3,), dtype=np.float32)
     out[..., 0] = np.where(obstacle & (c == RED), np.float32(GREY), grey == 1.0)
     out[..., 1] = np.where(obstacle & (c == GREEN), np.float32(GREY), grey == 1.0)
     out[..., 2] = grey == 1.0
