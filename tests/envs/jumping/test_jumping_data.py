@@ -44,6 +44,11 @@ def test_optimal_inputs_batch() -> None:
     single = stack_frames(optimal_trajectory(*tasks[2]).observations[:56])
     np.testing.assert_array_equal(x[2], single)
     assert optimal_inputs(tasks[:2], "green").shape == (2, 56, 60, 60, 6)
+    half = optimal_inputs(tasks[:2], dtype=np.float16)
+    assert half.dtype == np.float16
+    np.testing.assert_array_equal(half, x[:2])
+    with pytest.raises(ValueError, match="float"):
+        optimal_inputs(tasks[:2], dtype=np.uint8)
 
 
 def _random_policies(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -138,8 +138,7 @@ def optimal_actions(
     """Optimal action sequence(s): int64 (*S, 56) for obstacle positions of shape S.
 
     White/red: JUMP at index ``p - 14``, RIGHT elsewhere. Green: all RIGHT.
-    Positions must be in 20..45 (where the jump index lies inside the 56 steps is
-    guaranteed for the env range [14, 48) too).
+    Positions must be in the env's range [14, 48) (ValueError otherwise).
     """
     p = np.asarray(obstacle_position, dtype=np.int64)
     make_params(p.ravel(), 10)  # validates the range
@@ -200,7 +199,10 @@ def render_frames(
     """Frames of N tasks at agent positions x, y of shape (N, T): (N, T, 60, 60[, 3]).
 
     White tasks give greyscale frames, red/green tasks RGB (a mixed batch raises ValueError).
+    ``dtype`` must be a float dtype (an integer one would truncate the 0.5 obstacle).
     """
+    if not np.issubdtype(np.dtype(dtype), np.floating):
+        raise ValueError(f"dtype must be a float dtype, got {dtype!r}")
     p = params.obstacle_position[:, None]
     f = params.floor_height[:, None]
     colored = params.color != WHITE
@@ -265,7 +267,7 @@ def optimal_trajectories(
     Args:
         tasks: (N, 2) ints (obstacle_position, floor_height).
         color: None/"white", "red" or "green" for every task.
-        dtype: frame dtype (float32 by default; values are exactly 0, 0.5 and 1).
+        dtype: float frame dtype (float32 by default; values are exactly 0, 0.5 and 1).
 
     Returns:
         :class:`Trajectory` with observations (N, 57, 60, 60[, 3]), actions and rewards (N, 56).
@@ -326,7 +328,7 @@ def optimal_inputs(
 
     Returns (N, 56, 60, 60, 2) for white, (N, 56, 60, 60, 6) for red/green; the labels are
     ``optimal_actions(tasks[:, 0], color)``. 286 white tasks in float32 take ~470 MB; pass
-    ``dtype=np.uint8``-compatible scaling yourself if memory matters (values 0, 0.5, 1).
+    ``dtype=np.float16`` to halve that (0, 0.5 and 1 are exact in every float dtype).
     """
     traj = optimal_trajectories(tasks, color, dtype=dtype)
     return stack_frames(traj.observations[:, :EPISODE_LENGTH])
