@@ -170,6 +170,7 @@ def test_metric_across_mdps_swap_is_transpose(
 
 
 @kinds
+@settings(max_examples=25)
 @given(seed=seeds, s=st.integers(1, 4), a=st.integers(2, 3), gamma=st.sampled_from([0.3, 0.9]))
 def test_operator_is_gamma_contraction(kind: str, seed: int, s: int, a: int, gamma: float) -> None:
     rng = np.random.default_rng(seed)
@@ -186,7 +187,7 @@ def test_operator_is_gamma_contraction(kind: str, seed: int, s: int, a: int, gam
 # ----------------------------------------------------------------------------- generalized PSM
 
 
-@settings(max_examples=20)
+@settings(max_examples=15)
 @given(seed=seeds, s=st.integers(2, 4), a=st.integers(2, 3))
 def test_approximate_psm_error_bound_prop_d3(seed: int, s: int, a: int) -> None:
     """Prop. D.3: |d*(x, y) - d̂(x, y)| <= d((x, π*), (x, π̂)) + d((y, π̂), (y, π*))."""
