@@ -1,0 +1,400 @@
+"""``pisces lqr train|report|sweep`` (paper Section 6.1, Appendix H, Table H.1)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from pisces.experiments.lqr.config import OPTIMIZERS, PRESETS, LQRConfig, get_preset
+
+#: Table H.1 of the paper: (row, nd) -> (mean, std) of J_test − J* over 100 seeds.
+PAPER_TABLE_H1: dict[tuple[str, int], tuple[float, float]] = {
+    ("overparam", 500): (25.8, 1.5),
+    ("overparam", 1000): (24.9, 1.1),
+    ("overparam", 10000): (24.9, 0.4),
+    ("ipo", 500): (32.6, 5.0),
+    ("ipo", 1000): (27.3, 2.8),
+    ("ipo", 10000): (24.8, 0.4),
+    ("l1", 500): (28.2, 0.0),
+    ("l1", 1000): (28.2, 0.0),
+    ("l1", 10000): (28.2, 0.0),
+    ("psm", 500): (0.03, 0.0),
+    ("psm", 1000): (0.03, 0.0),
+    ("psm", 10000): (0.02, 0.0),
+}
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """Parse ``"1-100"``, ``"1,3,5"`` or ``"1-3,7"`` into a sorted list of distinct seeds ≥ 0.
+
+    Raises:
+        ValueError: on an empty item, a non-integer, a reversed range or a negative seed.
+    """
+    seeds: set[int] = set()
+    if not spec or not spec.strip():
+        raise ValueError("empty seed spec; use e.g. 1-100 or 1,3,5")
+    for item in spec.split(","):
+        item = item.strip()
+        lo_s, dash, hi_s = item.partition("-")
+        try:
+            lo = int(lo_s)
+            hi = int(hi_s) if dash else lo
+        except ValueError:
+            raise ValueError(
+                f"bad seed item {item!r} in {spec!r}; use e.g. 1-100 or 1,3,5"
+            ) from None
+        if lo < 0 or hi < lo:
+            raise ValueError(f"bad seed range {item!r} in {spec!r}: need 0 <= start <= end")
+        seeds.update(range(lo, hi + 1))
+    return sorted(seeds)
+
+
+def _seeds_arg(spec: str) -> list[int]:
+    try:
+        return parse_seeds(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def git_commit() -> str | None:
+    """The current git commit of the checkout (None outside git)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def write_json_atomic(path: Path, obj: object) -> None:
+    """Write ``obj`` as JSON to ``path`` via a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=1, allow_nan=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def seed_path(out: Path, seed: int) -> Path:
+    """``OUT/seed_0007.json``."""
+    return out / f"seed_{seed:04d}.json"
+
+
+def build_config(args: argparse.Namespace) -> LQRConfig:
+    """The preset with the command-line overrides applied (validated by the dataclass)."""
+    cfg = get_preset(args.preset)
+    changes: dict[str, object] = {"n_distractors": args.distractors}
+    for field, attr in [
+        ("lam", "lam"),
+        ("optimizer", "optimizer"),
+        ("lr", "lr"),
+        ("iterations", "iterations"),
+        ("n_test_envs", "test_envs"),
+        ("dtype", "dtype"),
+    ]:
+        value = getattr(args, attr, None)
+        if value is not None:
+            changes[field] = value
+    return cfg.replace(**changes)
+
+
+def run_train(
+    config: LQRConfig,
+    preset: str,
+    seeds: Sequence[int],
+    out: Path,
+    *,
+    batch: int,
+    progress: bool = True,
+) -> int:
+    """Train ``config`` on ``seeds`` in batches, writing ``OUT/seed_XXXX.json`` per seed.
+
+    Seeds whose JSON exists with the same config are skipped (resume); an existing JSON with
+    a different config is an error (use another ``--out``).
+    """
+    import torch
+    from tqdm import tqdm
+
+    from pisces.experiments.lqr.train import train_batch
+
+    torch.set_num_threads(int(os.environ.get("PISCES_LQR_THREADS", "1")))
+    cfg_dict = dataclasses.asdict(config)
+    todo = []
+    for s in seeds:
+        p = seed_path(out, s)
+        if p.exists():
+            old = json.loads(p.read_text())
+            if old.get("config") != cfg_dict:
+                print(
+                    f"pisces lqr train: {p} holds a different config; use another --out",
+                    file=sys.stderr,
+                )
+                return 2
+            continue
+        todo.append(s)
+    commit = git_commit()
+    bar = tqdm(
+        total=len(todo),
+        unit="seed",
+        disable=not progress,
+        desc=f"{preset} nd={config.n_distractors}",
+    )
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        t0 = time.perf_counter()
+        results = train_batch(config, chunk)
+        for res in results:
+            record = {
+                "preset": preset,
+                "method": config.method,
+                "distractors": config.n_distractors,
+                "lambda": config.lam,
+                "optimizer": config.optimizer,
+                **res,
+                "config": cfg_dict,
+                "git_commit": commit,
+                "command": " ".join(["pisces", "lqr", "train", *sys.argv[3:]])
+                if sys.argv[1:3] == ["lqr", "train"]
+                else None,
+            }
+            write_json_atomic(seed_path(out, res["seed"]), record)
+        bar.update(len(chunk))
+        last = results[-1]["test_error"]
+        bar.set_postfix(
+            test_error=f"{last:.3f}", s_per_seed=f"{(time.perf_counter() - t0) / len(chunk):.1f}"
+        )
+    bar.close()
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    try:
+        config = build_config(args)
+    except ValueError as exc:
+        print(f"pisces lqr train: {exc}", file=sys.stderr)
+        return 2
+    batch = args.batch or max(1, min(25, 25_000 // config.n_distractors))
+    return run_train(
+        config, args.preset, args.seeds, Path(args.out), batch=batch, progress=not args.no_progress
+    )
+
+
+def configure_train(parser: argparse.ArgumentParser) -> None:
+    """``pisces lqr train --preset psm --distractors 500 --seeds 1-100 --out DIR``."""
+    parser.add_argument(
+        "--preset",
+        required=True,
+        choices=sorted(PRESETS),
+        help="method preset (see pisces.experiments.lqr.config.PRESETS)",
+    )
+    parser.add_argument("--distractors", type=int, required=True, help="nd (500, 1000, 10000)")
+    parser.add_argument(
+        "--seeds",
+        type=_seeds_arg,
+        default=parse_seeds("1-100"),
+        help="seeds, e.g. 1-100 or 1,3,5 (default 1-100)",
+    )
+    parser.add_argument("--out", required=True, help="directory for seed_XXXX.json files")
+    parser.add_argument(
+        "--lambda",
+        dest="lam",
+        type=float,
+        default=None,
+        help="penalty weight λ >= 0 (psm, random-penalty)",
+    )
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--iterations", type=int, default=None)
+    parser.add_argument(
+        "--test-envs", type=int, default=None, help="test environments per seed (default 10)"
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default=None,
+        help="precision of the large matrices (costs are always float64)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="seeds trained together (default min(25, 25000 // nd))",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    parser.set_defaults(func=_train)
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def load_results(dirs: Sequence[str | Path]) -> list[dict]:
+    """Every ``seed_*.json`` under the given directories (recursively)."""
+    records = []
+    for d in dirs:
+        for p in sorted(Path(d).rglob("seed_*.json")):
+            records.append(json.loads(p.read_text()))
+    return records
+
+
+def report_table(records: Sequence[dict], *, seed: int = 0, reps: int = 50_000) -> str:
+    """Markdown Table H.1: mean (std), IQM [95% CI], n per (preset, nd), beside the paper."""
+    from pisces.analysis.stats import aggregate, markdown_table
+
+    cells: dict[tuple[str, str], list[float]] = {}
+    unstable: dict[tuple[str, str], int] = {}
+    its: dict[tuple[str, str], set[int]] = {}
+    for r in records:
+        key = (str(r["preset"]), str(r["distractors"]))
+        if math.isfinite(r["test_error"]):
+            cells.setdefault(key, []).append(r["test_error"])
+        else:
+            unstable[key] = unstable.get(key, 0) + 1
+        its.setdefault(key, set()).add(r["config"]["iterations"])
+    ours = aggregate(cells, seed=seed, reps=reps)
+    paper = {(m, str(nd)): v for (m, nd), v in PAPER_TABLE_H1.items()}
+    order = [p for p in PRESETS if any(k[0] == p for k in [*ours, *paper])]
+    order += sorted({k[0] for k in ours} - set(order))
+    cols = sorted({k[1] for k in [*ours, *paper]}, key=int)
+    digits = 2
+    table = markdown_table(
+        ours, paper, rows=order, columns=cols, digits=digits, row_header="Method (J_test − J*)"
+    )
+    notes = [
+        "",
+        "Cells: mean (std) over seeds, IQM [95% stratified-bootstrap CI], n seeds "
+        f"(bootstrap seed {seed}, {reps} reps). Each seed's error is the mean over its test "
+        "environments.",
+    ]
+    for k in sorted(its):
+        if its[k] != {5000}:
+            notes.append(f"- {k[0]} nd={k[1]}: {sorted(its[k])} iterations (preset: 5000).")
+    for k, n in sorted(unstable.items()):
+        notes.append(f"- {k[0]} nd={k[1]}: {n} seed(s) with an unstable test env (inf), left out.")
+    return table + "\n".join(notes) + "\n"
+
+
+def _report(args: argparse.Namespace) -> int:
+    records = load_results(args.dirs)
+    if not records:
+        print("pisces lqr report: no seed_*.json found", file=sys.stderr)
+        return 2
+    text = report_table(records, seed=args.bootstrap_seed, reps=args.reps)
+    print(text, end="")
+    if args.out:
+        Path(args.out).write_text(text)
+    return 0
+
+
+def configure_report(parser: argparse.ArgumentParser) -> None:
+    """``pisces lqr report DIR... [--out table.md]``."""
+    parser.add_argument("dirs", nargs="+", help="directories holding seed_*.json (recursive)")
+    parser.add_argument("--out", default=None, help="also write the Markdown here")
+    parser.add_argument("--bootstrap-seed", type=int, default=0)
+    parser.add_argument("--reps", type=int, default=50_000, help="bootstrap replications")
+    parser.set_defaults(func=_report)
+
+
+# ----------------------------------------------------------------------------- sweep
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    runs = []
+    for preset in ("psm", "random-penalty"):
+        for opt in args.optimizers:
+            for lam in args.lambdas:
+                cfg = get_preset(preset).replace(
+                    n_distractors=args.distractors,
+                    lam=lam,
+                    optimizer=opt,
+                    iterations=args.iterations,
+                    dtype=args.dtype,
+                    lr=args.lr_gd if opt == "gd" else get_preset(preset).lr,
+                )
+                d = out / f"{preset}_{opt}_lam{lam:g}"
+                code = run_train(
+                    cfg, preset, args.seeds, d, batch=len(args.seeds), progress=not args.no_progress
+                )
+                if code:
+                    return code
+                runs.append((preset, opt, lam, d))
+    plot_sweep(runs, out / "lambda_sweep.png", args.distractors)
+    print(f"wrote {out / 'lambda_sweep.png'}")
+    return 0
+
+
+def plot_sweep(runs: Sequence[tuple[str, str, float, Path]], path: Path, nd: int) -> None:
+    """Mean (± std) test error vs λ (log x), one line per (method, optimizer)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    lines: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    for preset, opt, lam, d in runs:
+        vals = np.array([r["test_error"] for r in load_results([d])])
+        vals = vals[np.isfinite(vals)]
+        if vals.size:
+            lines.setdefault((preset, opt), []).append((max(lam, 1e-3), vals.mean(), vals.std()))
+    for (preset, opt), pts in sorted(lines.items()):
+        x, m, s = (np.array(v) for v in zip(*sorted(pts), strict=True))
+        ax.errorbar(
+            x,
+            m,
+            yerr=s,
+            marker="o",
+            capsize=3,
+            ls="-" if opt == "adam" else "--",
+            label=f"{preset}, {opt}",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("symlog", linthresh=0.01)
+    ax.set_xlabel("λ (0 plotted at 1e-3)")
+    ax.set_ylabel("J_test − J* (mean ± std over seeds)")
+    ax.set_title(f"LQR, nd = {nd}: PSM aggregation vs random-subspace penalty")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def configure_sweep(parser: argparse.ArgumentParser) -> None:
+    """``pisces lqr sweep --distractors 500 --seeds 1-5 --out DIR`` (writes lambda_sweep.png)."""
+    parser.add_argument("--distractors", type=int, default=500)
+    parser.add_argument("--seeds", type=_seeds_arg, default=parse_seeds("1-5"))
+    parser.add_argument(
+        "--lambdas", type=float, nargs="+", default=[0.0, 1.0, 100.0, 1e3, 1e4, 1e5]
+    )
+    parser.add_argument("--optimizers", nargs="+", choices=OPTIMIZERS, default=["adam", "gd"])
+    parser.add_argument("--iterations", type=int, default=5000)
+    parser.add_argument(
+        "--lr-gd",
+        type=float,
+        default=1e-3,
+        help="gradient-descent learning rate (Adam keeps the preset's)",
+    )
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=_sweep)

@@ -1,0 +1,351 @@
+"""Training and evaluation of the LQR methods, batched over seeds (spec §3).
+
+Every method minimises the mean exact cost of the ``N`` training environments,
+``1/N Σ_i J(K W_i)``, full batch, with the closed-form gradient of
+:mod:`pisces.envs.lqr.cost` (no autodiff in the loop). Seeds are a leading batch axis
+``S`` of every tensor; a batch is trained in one loop and each seed's result is a dict.
+
+Methods (``LQRConfig.method``):
+
+* ``overparam``: ``K = K2 K1`` (K1: h × D, K2: na × h, D = ns + nd). With ``Z_i = K1 W_i``
+  and ``Keff_i = K2 Z_i``: ``∇_K2 = 1/N Σ_i G_i Z_iᵀ``, ``∇_K1 = (1/N Σ_i K2ᵀ G_i W_iᵀ)``,
+  ``G_i = ∇_Keff J(Keff_i)``.
+* ``psm``: ``overparam`` + ``λ ‖K1 (W_x − W_y) M‖²_F`` (the PSM-pair loss, see
+  :mod:`pisces.experiments.lqr.pairs`); adds ``2λ E Mᵀ (W_x − W_y)ᵀ`` to ``∇_K1``,
+  ``E = (Z_x − Z_y) M``.
+* ``random-penalty``: ``overparam`` + ``λ ‖K1 F‖²_F`` with ``F = [0 ; V] R``, ``V`` a Haar
+  random nd × ns semi-orthogonal matrix and ``R`` the triangular factor of the PSM factor
+  ``(W_x − W_y) M = U R`` (same singular values, random distractor subspace).
+* ``ipo``: one linear ``K_i`` (zeros) per training environment, each with its own optimizer;
+  the policy is ``K = 1/N Σ_i K_i``. Each iteration visits ``i = 1..N`` in turn, recomputes
+  ``K`` with the latest ``K_j``, and steps only ``K_i`` on ``J(K W_i)``
+  (``∇_{K_i} = 1/N G_i W_iᵀ``).
+* ``l1``: linear ``K`` (zeros), optimizer step on the cost then the proximal step of
+  ``μ ‖K‖₁``: ``K ← sign(K) max(|K| − lr μ, 0)``.
+
+Optimizers: ``adam`` (β = (0.9, 0.999), ε = 1e-8, bias-corrected, as ``torch.optim.Adam``)
+or ``gd`` (``θ ← θ − lr ∇θ``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from pisces.envs.lqr.cost import lqr_cost_and_grad, oracle, test_errors
+from pisces.envs.lqr.system import (
+    LQRSystem,
+    haar_orthogonal,
+    make_system,
+    observation_matrix,
+    sample_distractors,
+)
+from pisces.experiments.lqr.config import LQRConfig
+from pisces.experiments.lqr.pairs import psm_pairs
+
+Tensor = torch.Tensor
+_OVERPARAM = ("overparam", "psm", "random-penalty")
+#: iterations between two records of the training cost (one host sync each).
+CURVE_EVERY = 500
+
+
+@dataclass(frozen=True)
+class SeedData:
+    """Everything one seed draws. The environments depend only on (seed, nd, ns, T), never on
+    the method, so every method is evaluated on the same test environments of a seed."""
+
+    seed: int
+    """The run seed; all draws come from ``np.random.SeedSequence(seed)``."""
+    system: LQRSystem
+    """A, B, Q, R, Wc."""
+    w_train: np.ndarray
+    """(N, D, ns) observation matrices of the training environments."""
+    w_test: np.ndarray
+    """(T, D, ns) observation matrices of the test environments."""
+    j_star: float
+    """Oracle cost tr(P*)."""
+    gain: np.ndarray
+    """Oracle gain L* (na × ns)."""
+    pair_factor: np.ndarray | None
+    """psm: M (ns × ns); random-penalty: F (D × ns); else None."""
+    pair_info: dict
+    """Diagnostics of the PSM pairs (count, same-state check, residual)."""
+
+
+def seed_streams(seed: int) -> list[np.random.Generator]:
+    """Independent generators (env, test, init, pairs, control) derived from ``seed``."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
+
+
+def make_seed_data(config: LQRConfig, seed: int) -> SeedData:
+    """Draw the system, the training and test environments, and the pairs of one seed."""
+    env_rng, test_rng, _, pair_rng, control_rng = seed_streams(seed)
+    ns, nd = config.state_dim, config.n_distractors
+    system = make_system(env_rng, ns)
+    w_train = np.stack(
+        [
+            observation_matrix(system.wc, sample_distractors(env_rng, nd, ns))
+            for _ in range(config.n_train_envs)
+        ]
+    )
+    w_test = np.stack(
+        [
+            observation_matrix(system.wc, sample_distractors(test_rng, nd, ns))
+            for _ in range(config.n_test_envs)
+        ]
+    )
+    _, gain, j_star = oracle(system)
+    factor, info = None, {}
+    if config.method in ("psm", "random-penalty"):
+        pairs = psm_pairs(
+            system,
+            gain,
+            w_train[0],
+            w_train[1],
+            pair_rng,
+            rollouts=config.psm_rollouts,
+            horizon=config.psm_horizon,
+            gamma=config.psm_gamma,
+            tol=config.psm_tol,
+        )
+        same = bool(np.array_equal(pairs.index_x, pairs.index_y))
+        info = {
+            "n_pairs": len(pairs.index_x),
+            "pairs_are_same_state": same
+            and len(pairs.index_x) == pairs.psm.shape[0] * (pairs.psm.shape[-1]),
+            "pair_residual": pairs.residual,
+            "pair_second_moment_trace": float((pairs.factor**2).sum()),
+        }
+        factor = pairs.factor
+        if config.method == "random-penalty":
+            _, r = np.linalg.qr((w_train[0] - w_train[1]) @ pairs.factor)
+            v = haar_orthogonal(control_rng, nd, ns)
+            factor = np.concatenate([np.zeros((ns, ns)), v], 0) @ r
+    return SeedData(seed, system, w_train, w_test, j_star, gain, factor, info)
+
+
+class _Optimizer:
+    """Adam or gradient descent over a list of batched tensors, updated in place.
+
+    Adam is elementwise, so a leading seed axis changes nothing. (``torch._fused_adam_`` was
+    4× faster but disagreed with this reference on the LQR runs; not used.)
+    """
+
+    def __init__(self, kind: str, lr: float, params: Sequence[Tensor]) -> None:
+        self.kind, self.lr, self.t = kind, lr, 0
+        if kind == "adam":
+            self.m = [torch.zeros_like(p) for p in params]
+            self.v = [torch.zeros_like(p) for p in params]
+
+    def step(self, params: Sequence[Tensor], grads: Sequence[Tensor]) -> None:
+        """One in-place update of ``params`` with ``grads`` (same shapes)."""
+        self.t += 1
+        if self.kind == "gd":
+            for p, g in zip(params, grads, strict=True):
+                p.sub_(g, alpha=self.lr)
+            return
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        bc1, bc2 = 1 - b1**self.t, 1 - b2**self.t
+        for p, g, m, v in zip(params, grads, self.m, self.v, strict=True):
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = v.sqrt().div_(bc2**0.5).add_(eps)
+            p.addcdiv_(m, denom, value=-self.lr / bc1)
+
+
+def _init_factor(rng: np.random.Generator, kind: str, rows: int, cols: int) -> np.ndarray:
+    """rows × cols init: (semi-)orthogonal (Haar) or standard Gaussian."""
+    if kind == "gaussian":
+        return rng.standard_normal((rows, cols))
+    if rows <= cols:
+        return haar_orthogonal(rng, cols, rows).T
+    return haar_orthogonal(rng, rows, cols)
+
+
+def train_batch(
+    config: LQRConfig,
+    seeds: Sequence[int],
+    *,
+    data: Sequence[SeedData] | None = None,
+    on_iterations: Callable[[int], None] | None = None,
+) -> list[dict]:
+    """Train ``config`` for every seed of ``seeds`` at once and evaluate on the test envs.
+
+    Args:
+        config: the configuration (method, nd, optimizer, λ, ...).
+        seeds: S run seeds, trained as one batch.
+        data: precomputed :func:`make_seed_data` for those seeds (else drawn here).
+        on_iterations: called with the number of iterations done since the last call.
+
+    Returns:
+        One dict per seed: ``test_error`` (mean over test envs of J_test − J*),
+        ``test_errors`` (each test env), ``train_error`` (mean over training envs of
+        J_train − J*), ``train_curve`` (every 500 its), norms of the invariant and distractor
+        blocks of K, the PSM pair diagnostics and the wall time.
+    """
+    start = time.perf_counter()
+    data = list(data) if data is not None else [make_seed_data(config, s) for s in seeds]
+    dt = torch.float64 if config.dtype == "float64" else torch.float32
+    f64 = torch.float64
+    ns, n_env, lam = config.state_dim, config.n_train_envs, config.lam
+    t64 = lambda xs: torch.tensor(np.stack(xs), dtype=f64)  # noqa: E731
+    a, b, q, r = (t64([getattr(d.system, n) for d in data])[:, None] for n in "abqr")
+    j_star = t64([d.j_star for d in data])
+    w_train = torch.tensor(np.stack([d.w_train for d in data]), dtype=dt)  # (S, N, D, ns)
+    dim = w_train.shape[-2]
+    wcat = torch.cat(list(w_train.unbind(1)), -1)  # (S, D, N ns)
+    if config.method == "random-penalty":
+        wcat = torch.cat(
+            [wcat, torch.tensor(np.stack([d.pair_factor for d in data]), dtype=dt)], -1
+        )
+    m_psm = None
+    if config.method == "psm":
+        m_psm = torch.tensor(np.stack([d.pair_factor for d in data]), dtype=dt)
+
+    init_rngs = [seed_streams(d.seed)[2] for d in data]
+    if config.method in _OVERPARAM:
+        h = config.hidden
+        k1 = torch.tensor(
+            np.stack([_init_factor(g, config.init, h, dim) for g in init_rngs]), dtype=dt
+        )
+        k2 = torch.tensor(
+            np.stack([_init_factor(g, config.init, ns, h) for g in init_rngs]), dtype=dt
+        )
+        k1.mul_(config.init_scale)
+        k2.mul_(config.init_scale)
+        params = [k1, k2]
+        opts = [_Optimizer(config.optimizer, config.lr, params)]
+    elif config.method == "ipo":
+        params = [torch.zeros(len(data), ns, dim, dtype=dt) for _ in range(n_env)]
+        opts = [_Optimizer(config.optimizer, config.lr, [p]) for p in params]
+    else:
+        params = [torch.zeros(len(data), ns, dim, dtype=dt)]
+        opts = [_Optimizer(config.optimizer, config.lr, params)]
+
+    diverged = torch.zeros(len(data), dtype=torch.bool)
+    curve: list[list[float]] = []
+    done = 0
+    for it in range(config.iterations):
+        if config.method in _OVERPARAM:
+            cost = _overparam_step(params, opts[0], wcat, m_psm, (a, b, q, r), n_env, ns, lam)
+        elif config.method == "ipo":
+            cost = ipo_step(params, opts, w_train, (a, b, q, r))
+        else:
+            cost = _l1_step(params[0], opts[0], wcat, (a, b, q, r), n_env, ns, config.l1)
+        diverged |= ~torch.isfinite(cost)
+        if it % CURVE_EVERY == 0:
+            curve.append((cost - j_star).tolist())
+        done += 1
+        if on_iterations is not None and done >= 50:
+            on_iterations(done)
+            done = 0
+    if on_iterations is not None and done:
+        on_iterations(done)
+
+    k = policy(config, params)
+    system = (a[:, 0], b[:, 0], q[:, 0], r[:, 0])
+    w_test = torch.tensor(np.stack([d.w_test for d in data]), dtype=dt)
+    errors = test_errors(k, w_test, system, j_star)
+    train = test_errors(k, w_train, system, j_star)
+    wall = time.perf_counter() - start
+    curve_arr = np.array(curve).T if curve else np.zeros((len(data), 0))
+    results = []
+    for s, d in enumerate(data):
+        kd = k[s, :, ns:].to(f64)
+        results.append(
+            {
+                "seed": int(d.seed),
+                "test_error": float(errors[s].mean()),
+                "test_errors": errors[s].tolist(),
+                "train_error": float(train[s].mean()),
+                "train_errors": train[s].tolist(),
+                "train_curve": curve_arr[s].tolist(),
+                "train_curve_every": CURVE_EVERY,
+                "j_star": d.j_star,
+                "diverged": bool(diverged[s]),
+                "norm_k_invariant": float(k[s, :, :ns].to(f64).norm()),
+                "norm_k_distractor": float(kd.norm()),
+                **d.pair_info,
+                "wall_time_s": wall / len(data),
+                "batch_wall_time_s": wall,
+                "batch_size": len(data),
+            }
+        )
+    return results
+
+
+def policy(config: LQRConfig, params: Sequence[Tensor]) -> Tensor:
+    """The policy matrix K (S, na, D) of the trained parameters."""
+    if config.method in _OVERPARAM:
+        return params[1] @ params[0]
+    if config.method == "ipo":
+        return torch.stack(list(params), 0).mean(0)
+    return params[0]
+
+
+def _costs(
+    z: Tensor, left: Tensor | None, sys_: tuple[Tensor, ...], n_env: int, ns: int
+) -> tuple[Tensor, Tensor, list[Tensor]]:
+    """Costs and gradients of the N training envs from ``z = K1 Wcat`` (or ``K Wcat``).
+
+    Returns mean cost (S,), per-env ``dKeff_i = G_i / N`` stacked (S, N, na, ns), and the
+    per-env blocks ``z_i`` (S, ·, ns).
+    """
+    zs = [z[..., i * ns : (i + 1) * ns] for i in range(n_env)]
+    keff = torch.stack([(left @ zi if left is not None else zi) for zi in zs], 1)
+    cost, grad = lqr_cost_and_grad(keff.to(torch.float64), *sys_)
+    return cost.mean(1), grad / n_env, zs
+
+
+def _overparam_step(params, opt, wcat, m_psm, sys_, n_env, ns, lam) -> Tensor:
+    k1, k2 = params
+    z = k1 @ wcat  # (S, h, C)
+    cost, dkeff, zs = _costs(z, k2, sys_, n_env, ns)
+    dkeff = dkeff.to(k1.dtype)
+    grad_k2 = sum(dkeff[:, i] @ zs[i].transpose(-1, -2) for i in range(n_env))
+    blocks = [k2.transpose(-1, -2) @ dkeff[:, i] for i in range(n_env)]
+    if m_psm is not None and lam > 0:
+        e = (zs[0] - zs[1]) @ m_psm
+        de = (2 * lam) * e @ m_psm.transpose(-1, -2)
+        blocks[0] = blocks[0] + de
+        blocks[1] = blocks[1] - de
+    if z.shape[-1] > n_env * ns:  # random-penalty columns
+        blocks.append((2 * lam) * z[..., n_env * ns :])
+    grad_k1 = torch.cat(blocks, -1) @ wcat.transpose(-1, -2)
+    opt.step(params, [grad_k1, grad_k2])
+    return cost
+
+
+def ipo_step(params: Sequence[Tensor], opts, w_train: Tensor, sys_) -> Tensor:
+    """One IPO iteration (best response in turn). Returns the mean training cost (S,) at the
+    policies each environment saw.
+
+    For ``i = 0..N−1``: ``K = mean_j K_j`` (latest), ``G_i = ∇_Keff J(K W_i)``,
+    ``K_i ← opt_i(K_i, 1/N G_i W_iᵀ)``.
+    """
+    n_env = len(params)
+    costs = []
+    for i in range(n_env):
+        k = torch.stack(list(params), 0).mean(0)
+        wi = w_train[:, i]
+        keff = (k @ wi).to(torch.float64)
+        cost, grad = lqr_cost_and_grad(keff, *(m[:, 0] for m in sys_))
+        g = (grad / n_env).to(k.dtype) @ wi.transpose(-1, -2)
+        opts[i].step([params[i]], [g])
+        costs.append(cost)
+    return torch.stack(costs, 1).mean(1)
+
+
+def _l1_step(k, opt, wcat, sys_, n_env, ns, mu) -> Tensor:
+    z = k @ wcat
+    cost, dkeff, _ = _costs(z, None, sys_, n_env, ns)
+    grad = torch.cat(list(dkeff.to(k.dtype).unbind(1)), -1) @ wcat.transpose(-1, -2)
+    opt.step([k], [grad])
+    if mu > 0:
+        thr = opt.lr * mu
+        k.copy_(torch.sign(k) * torch.clamp(k.abs() - thr, min=0.0))
+    return cost
