@@ -1,0 +1,252 @@
+"""LQR with distractors: env against references, methods, PSM pairs, CLI (issue 5)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pisces import cli
+from pisces.envs.lqr import (
+    haar_orthogonal,
+    lqr_cost,
+    lqr_cost_and_grad,
+    make_system,
+    observation_matrix,
+    oracle,
+    sample_distractors,
+    uniform_orthogonal,
+)
+from pisces.experiments.lqr import train as lqr_train
+from pisces.experiments.lqr.cli import parse_seeds
+from pisces.experiments.lqr.config import LQRConfig, get_preset
+from pisces.experiments.lqr.pairs import psm_pairs
+
+F64 = torch.float64
+
+
+def _system_tensors(seed: int = 0):
+    system = make_system(np.random.default_rng(seed))
+    return system, [torch.tensor(getattr(system, n)) for n in "abqr"]
+
+
+def test_oracle_and_zero_policy_match_spec():
+    system, (a, b, q, r) = _system_tensors()
+    _, gain, j_star = oracle(system)
+    assert j_star == pytest.approx(27.399, abs=5e-4)
+    j0 = float(lqr_cost(torch.zeros(20, 20, dtype=F64), a, b, q, r))
+    assert j0 == pytest.approx(1 / (1 - 0.64) * 20)
+    assert j0 - j_star == pytest.approx(28.157, abs=5e-4)
+    assert float(lqr_cost(torch.tensor(gain), a, b, q, r)) == pytest.approx(j_star, rel=1e-10)
+
+
+def test_cost_matches_scipy_lyapunov():
+    import scipy.linalg
+
+    system, (a, b, q, r) = _system_tensors(3)
+    keff = 0.1 * np.random.default_rng(1).standard_normal((20, 20))
+    acl = system.a + keff
+    p = scipy.linalg.solve_discrete_lyapunov(acl.T, np.eye(20) + keff.T @ keff)
+    assert float(lqr_cost(torch.tensor(keff), a, b, q, r)) == pytest.approx(np.trace(p), rel=1e-10)
+
+
+def test_exact_gradient_vs_autodiff_and_finite_differences():
+    system, (a, b, q, r) = _system_tensors(1)
+    rng = np.random.default_rng(2)
+    w = observation_matrix(system.wc, sample_distractors(rng, 30))
+    wt = torch.tensor(w)
+    k = torch.tensor(0.05 * rng.standard_normal((20, 50)), requires_grad=True)
+    cost, grad_eff = lqr_cost_and_grad(k.detach() @ wt, a, b, q, r)
+    grad_k = grad_eff @ wt.T
+    # autodiff through a Kronecker-product solve of the Lyapunov equation (independent path)
+    keff = k @ wt
+    acl = a + b @ keff
+    qeff = q + keff.T @ r @ keff
+    eye = torch.eye(400, dtype=F64)
+    p = torch.linalg.solve(eye - torch.kron(acl.T, acl.T), qeff.reshape(-1)).reshape(20, 20)
+    torch.trace(p).backward()
+    assert float(torch.trace(p).detach()) == pytest.approx(float(cost), rel=1e-9)
+    torch.testing.assert_close(grad_k, k.grad, rtol=1e-7, atol=1e-9)
+    # central finite differences along random directions
+    for _ in range(3):
+        d = torch.tensor(rng.standard_normal((20, 50)))
+        h = 1e-6
+        jp = lqr_cost((k.detach() + h * d) @ wt, a, b, q, r)
+        jm = lqr_cost((k.detach() - h * d) @ wt, a, b, q, r)
+        fd = float((jp - jm) / (2 * h))
+        assert fd == pytest.approx(float((grad_k * d).sum()), rel=1e-5)
+
+
+def test_unstable_gain_gives_inf_not_nan():
+    _, (a, b, q, r) = _system_tensors()
+    keff = torch.stack([torch.zeros(20, 20, dtype=F64), 2.0 * torch.eye(20, dtype=F64)])
+    cost, grad = lqr_cost_and_grad(keff, a, b, q, r)
+    assert torch.isfinite(cost[0]) and torch.isinf(cost[1]) and cost[1] > 0
+    assert not torch.isnan(grad).any() and (grad[1] == 0).all()
+
+
+def test_samplers_semi_orthogonal_and_shared_direction():
+    rng = np.random.default_rng(0)
+    wd = np.stack([sample_distractors(rng, 400) for _ in range(20)])
+    for m in wd:
+        np.testing.assert_allclose(m.T @ m, np.eye(20), atol=1e-12)
+    cos = [abs(wd[i][:, 0] @ wd[i + 1][:, 0]) for i in range(0, 20, 2)]
+    assert np.mean(cos) == pytest.approx(0.75, abs=0.03)
+    assert abs(haar_orthogonal(rng, 400, 20)[:, 0] @ haar_orthogonal(rng, 400, 20)[:, 0]) < 0.3
+    # reduced QR equals the first columns of the full QR of the same uniform matrix
+    u = np.random.default_rng(5).random((60, 20))
+    q_full, r_full = np.linalg.qr(np.concatenate([u, np.ones((60, 40))], 1), mode="complete")
+    q_full = (q_full * np.sign(np.diag(r_full)))[:, :20]
+    np.testing.assert_allclose(
+        uniform_orthogonal(np.random.default_rng(5), 60, 20), q_full, atol=1e-12
+    )
+    o = uniform_orthogonal(rng, 20)
+    np.testing.assert_allclose(o @ o.T, np.eye(20), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"method": "nope"}, "unknown method"),
+        ({"lam": -1.0}, "lambda"),
+        ({"n_distractors": 5}, "n_distractors"),
+        ({"optimizer": "sgd"}, "optimizer"),
+    ],
+)
+def test_config_rejects_bad_values(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LQRConfig(**kwargs)
+
+
+def test_bad_sizes_and_unknown_preset():
+    with pytest.raises(ValueError, match="unknown preset"):
+        get_preset("bogus")
+    with pytest.raises(ValueError):
+        uniform_orthogonal(np.random.default_rng(0), 3, 5)
+    with pytest.raises(ValueError, match="n_distractors"):
+        sample_distractors(np.random.default_rng(0), 10)
+
+
+def test_psm_pairs_are_exactly_the_same_state_pairs():
+    system = make_system(np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    wx, wy = (observation_matrix(system.wc, sample_distractors(rng, 40)) for _ in range(2))
+    _, gain, _ = oracle(system)
+    pairs = psm_pairs(
+        system, gain, wx, wy, np.random.default_rng(2), rollouts=6, horizon=8, gamma=0.99, tol=1e-8
+    )
+    expected = np.array([(a, t) for a in range(6) for t in range(8)])
+    np.testing.assert_array_equal(pairs.index_x, expected)
+    np.testing.assert_array_equal(pairs.index_y, expected)
+    off = pairs.psm[~np.eye(6, dtype=bool)]
+    assert off.min() > 1e3 * 1e-8 * pairs.psm.max()  # no near-miss between distinct states
+    assert pairs.residual < 1e-10
+
+
+def test_ipo_update_order_uses_latest_policy():
+    """Env 2's step must see K = mean(K_1 updated, K_2): a hand-written reference."""
+    system, (a, b, q, r) = _system_tensors()
+    rng = np.random.default_rng(3)
+    w = torch.tensor(
+        np.stack([observation_matrix(system.wc, sample_distractors(rng, 25)) for _ in range(2)])
+    )[None]
+    k_init = [torch.tensor(0.01 * rng.standard_normal((1, 20, 45))) for _ in range(2)]
+    params = [k.clone() for k in k_init]
+    opts = [lqr_train._Optimizer("gd", 0.1, [p]) for p in params]
+    sys_ = tuple(m[None, None] for m in (a, b, q, r))
+    lqr_train.ipo_step(params, opts, w, sys_)
+    ref = [k.clone() for k in k_init]
+    for i in range(2):
+        k = (ref[0] + ref[1]) / 2
+        _, g = lqr_cost_and_grad(k[0] @ w[0, i], a, b, q, r)
+        ref[i] = ref[i] - 0.1 * (g / 2 @ w[0, i].T)[None]
+    for p, e in zip(params, ref, strict=True):
+        torch.testing.assert_close(p, e)
+    # the simultaneous (wrong-order) update differs
+    k = (k_init[0] + k_init[1]) / 2
+    _, g = lqr_cost_and_grad(k[0] @ w[0, 1], a, b, q, r)
+    assert not torch.allclose(params[1], k_init[1] - 0.1 * (g / 2 @ w[0, 1].T)[None])
+
+
+def test_l1_collapses_and_training_is_seeded():
+    cfg = get_preset("l1").replace(n_distractors=30, iterations=20, n_test_envs=2)
+    (res,) = lqr_train.train_batch(cfg, [4])
+    assert res["test_error"] == pytest.approx(28.157, abs=5e-4)
+    cfg = get_preset("psm").replace(n_distractors=30, iterations=30, n_test_envs=2)
+    r1, r2 = lqr_train.train_batch(cfg, [1, 2]), lqr_train.train_batch(cfg, [1])
+    assert r1[0]["test_error"] == r2[0]["test_error"]
+    assert r1[0]["pairs_are_same_state"]
+
+
+@pytest.mark.parametrize(
+    "spec, seeds", [("1-3", [1, 2, 3]), ("1,3,5", [1, 3, 5]), ("2-3,7", [2, 3, 7])]
+)
+def test_parse_seeds(spec, seeds):
+    assert parse_seeds(spec) == seeds
+
+
+@pytest.mark.parametrize("spec", ["", "a", "3-1", "1-", "-2", "1,,2"])
+def test_parse_seeds_errors(spec):
+    with pytest.raises(ValueError):
+        parse_seeds(spec)
+
+
+def test_cli_train_resume_and_report(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = [
+        "lqr",
+        "train",
+        "--preset",
+        "overparam",
+        "--distractors",
+        "25",
+        "--seeds",
+        "1-2",
+        "--iterations",
+        "5",
+        "--test-envs",
+        "2",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    assert cli.main(args) == 0
+    first = json.loads((out / "seed_0001.json").read_text())
+    for key in (
+        "preset",
+        "distractors",
+        "seed",
+        "lambda",
+        "optimizer",
+        "test_error",
+        "test_errors",
+        "train_error",
+        "config",
+        "git_commit",
+        "wall_time_s",
+    ):
+        assert key in first
+    (out / "seed_0002.json").unlink()  # "killed" before seed 2 was written
+    mtime = (out / "seed_0001.json").stat().st_mtime_ns
+    assert cli.main(args[:7] + ["1-3"] + args[8:]) == 0
+    assert (out / "seed_0001.json").stat().st_mtime_ns == mtime  # skipped, not redone
+    assert sorted(p.name for p in out.glob("seed_*.json")) == [
+        "seed_0001.json",
+        "seed_0002.json",
+        "seed_0003.json",
+    ]
+    assert cli.main(["lqr", "report", str(out), "--reps", "200"]) == 0
+    text = capsys.readouterr().out
+    assert "overparam" in text and "25.80 (1.50)" in text and "n=3" in text
+
+
+def test_cli_rejects_bad_input(tmp_path, capsys):
+    base = ["lqr", "train", "--distractors", "25", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit):
+        cli.main([*base, "--preset", "nope"])
+    with pytest.raises(SystemExit):
+        cli.main([*base, "--preset", "psm", "--seeds", "5-1"])
+    assert cli.main([*base, "--preset", "psm", "--lambda", "-1", "--seeds", "1"]) == 2
+    assert "lambda" in capsys.readouterr().err
