@@ -321,13 +321,15 @@ def _sweep(args: argparse.Namespace) -> int:
     for preset in ("psm", "random-penalty"):
         for opt in args.optimizers:
             for lam in args.lambdas:
+                # GD is only stable for lr < ~1 / (λ σ²) (penalty curvature): lr = min(lr_gd, 1/λ).
+                lr = min(args.lr_gd, 1.0 / lam) if lam > 0 else args.lr_gd
                 cfg = get_preset(preset).replace(
                     n_distractors=args.distractors,
                     lam=lam,
                     optimizer=opt,
                     iterations=args.iterations,
                     dtype=args.dtype,
-                    lr=args.lr_gd if opt == "gd" else get_preset(preset).lr,
+                    lr=lr if opt == "gd" else get_preset(preset).lr,
                 )
                 d = out / f"{preset}_{opt}_lam{lam:g}"
                 code = run_train(
@@ -392,7 +394,7 @@ def configure_sweep(parser: argparse.ArgumentParser) -> None:
         "--lr-gd",
         type=float,
         default=1e-3,
-        help="gradient-descent learning rate (Adam keeps the preset's)",
+        help="gradient-descent learning rate, capped at 1/λ (Adam keeps the preset's)",
     )
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     parser.add_argument("--out", required=True)
