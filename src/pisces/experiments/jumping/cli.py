@@ -1,0 +1,389 @@
+"""``pisces jumping train`` and ``pisces jumping report``.
+
+::
+
+    pisces jumping train --preset randconv-pse --grid wide --seeds 1-10 \\
+        --out results/jumping/randconv-pse-wide --workers 2
+    pisces jumping report results/jumping/*-wide
+
+``train`` writes, per seed, ``seed-<s>.json`` (atomically, when the seed finishes) and
+``seed-<s>.png`` (the 26 × 11 solved map), then ``summary.json`` with the median, mean and
+std over every finished seed in ``--out``. Seeds whose JSON exists are skipped, so a killed
+run is resumed by running the same command again; a result made with a different
+configuration is an error (pick another ``--out``). ``--workers N`` runs one process per
+seed, each with one thread (the faster layout on a small CPU).
+
+``report`` reads the ``seed-*.json`` of each directory, groups them by (preset, grid) and
+prints mean (std), IQM and its 95% stratified-bootstrap CI beside the paper's Table 1 as
+Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pisces.experiments.jumping.config import GRIDS, PRESETS, JumpingConfig, make_config
+
+#: paper Table 1 (% test tasks solved, mean (std) over 100 runs) by (method, grid).
+PAPER_TABLE1: dict[tuple[str, str], tuple[float, float]] = {
+    (m, g): v
+    for m, row in {
+        "Dropout and ℓ2 reg.": ((17.8, 2.2), (10.2, 4.6), (9.3, 5.4)),
+        "Bisimulation transfer": ((17.9, 0.0), (17.9, 0.0), (30.9, 4.2)),
+        "PSEs": ((33.6, 10.0), (9.3, 5.3), (37.7, 10.4)),
+        "RandConv": ((50.7, 24.2), (33.7, 11.8), (71.3, 15.6)),
+        "RandConv + Bisimulation": ((41.4, 17.6), (17.4, 6.7), (33.4, 15.6)),
+        "RandConv + PSEs": ((87.0, 10.1), (52.4, 5.8), (83.4, 10.1)),
+    }.items()
+    for g, v in zip(GRIDS, row, strict=True)
+}
+#: paper Table 2 (wide grid, with RandConv).
+PAPER_TABLE2: dict[str, tuple[float, float]] = {
+    "π*-bisim + ℓ2": (41.4, 17.6),
+    "π*-bisim + CME": (23.1, 7.6),
+    "PSM + ℓ2": (17.5, 8.4),
+    "PSM + CME (G.5 hyperparameters)": (87.0, 10.1),
+}
+#: table row of each preset.
+PRESET_ROWS: dict[str, str] = {
+    "dropout-l2": "Dropout and ℓ2 reg.",
+    "pse": "PSEs",
+    "randconv": "RandConv",
+    "randconv-pse": "RandConv + PSEs",
+    "randconv-psm-cme": "PSM + CME (G.5 hyperparameters)",
+    "randconv-psm-l2": "PSM + ℓ2",
+    "randconv-bisim-cme": "π*-bisim + CME",
+    "randconv-bisim-l2": "π*-bisim + ℓ2",
+}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """``"1-10"``, ``"3"``, ``"1,4,7"``, ``"1-3,8"`` → sorted unique non-negative seeds."""
+    seeds: set[int] = set()
+    if not spec or not spec.strip():
+        raise ValueError("empty seeds spec; use e.g. 1-10 or 1,2,5")
+    for part in spec.split(","):
+        part = part.strip()
+        try:
+            if "-" in part[1:]:
+                lo_text, hi_text = part.split("-", 1)
+                lo, hi = int(lo_text), int(hi_text)
+                if lo > hi:
+                    raise ValueError(f"range {part!r} is reversed")
+                seeds.update(range(lo, hi + 1))
+            else:
+                seeds.add(int(part))
+        except ValueError as exc:
+            raise ValueError(f"bad seeds spec {spec!r} at {part!r}: {exc}") from None
+    if min(seeds) < 0:
+        raise ValueError(f"seeds must be >= 0, got {spec!r}")
+    return sorted(seeds)
+
+
+def git_commit() -> str | None:
+    """Commit of the source checkout (``+dirty`` if modified), or None outside git."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` via a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def seed_path(out: Path, seed: int) -> Path:
+    return out / f"seed-{seed:03d}.json"
+
+
+def resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: CUDA is not available")
+    return name
+
+
+def _comparable(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Config fields that define a result (eval/log cadence and precision excluded)."""
+    skip = {"eval_every", "log_every"}
+    return {k: v for k, v in cfg.items() if k not in skip}
+
+
+def save_solved_map(path: Path, result: dict[str, Any]) -> None:
+    """The Figure 2 style grid of one seed (reuses :mod:`pisces.experiments.jumping.figures`)."""
+    import numpy as np
+
+    from pisces.experiments.jumping import figures
+
+    title = (
+        f"{result['preset']}, {result['grid']} grid, seed {result['seed']}, "
+        f"epoch {result['epochs']}: {result['test_solved_pct']:.1f}% test solved"
+    )
+    fig = figures.plot_task_grid(
+        np.asarray(result["split"]), np.asarray(result["solved"], dtype=bool), title=title
+    )
+    fig.savefig(path)
+    figures.plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- train
+
+
+def run_seed(
+    cfg: JumpingConfig,
+    seed: int,
+    out: Path,
+    device: str,
+    *,
+    progress: bool = True,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Train and evaluate one seed; write its JSON (atomically) and PNG; return the result."""
+    import torch
+    from tqdm import tqdm
+
+    from pisces.experiments.jumping.train import JumpingTrainer
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    start = time.time()
+    trainer = JumpingTrainer(cfg, seed, device)
+    bar = tqdm(
+        total=cfg.epochs,
+        desc=f"{cfg.preset}/{cfg.grid} seed {seed}",
+        unit="ep",
+        disable=not progress,
+        dynamic_ncols=True,
+        file=sys.stderr,
+    )
+
+    def on_epoch(t: JumpingTrainer) -> None:
+        bar.update(1)
+        post: dict[str, str] = {}
+        if t.loss_log:
+            last = t.loss_log[-1]
+            post = {"ce": f"{last['ce']:.3f}", "align": f"{last['align']:.3f}"}
+        if t.evals:
+            post["test%"] = f"{t.evals[-1].counts['test_solved_pct']:.1f}"
+        bar.set_postfix(post, refresh=False)
+
+    try:
+        trainer.run(on_epoch)
+    finally:
+        bar.close()
+    result = trainer.result()
+    result["git_commit"] = git_commit()
+    result["torch"] = torch.__version__
+    result["threads"] = torch.get_num_threads()
+    result["wall_seconds"] = time.time() - start
+    write_json_atomic(seed_path(out, seed), result)
+    try:
+        save_solved_map(out / f"seed-{seed:03d}.png", result)
+    except Exception as exc:  # the JSON is the result; a figure failure must not lose it
+        print(f"warning: could not draw the solved map of seed {seed}: {exc}", file=sys.stderr)
+    return result
+
+
+def _worker(job: tuple[dict[str, Any], int, str, str]) -> tuple[int, float]:
+    cfg_dict, seed, out, device = job
+    cfg = JumpingConfig(**cfg_dict).validate()
+    result = run_seed(cfg, seed, Path(out), device, progress=False, threads=1)
+    return seed, float(result["test_solved_pct"])
+
+
+def load_results(directory: Path) -> list[dict[str, Any]]:
+    """Every ``seed-*.json`` of ``directory``, sorted by seed."""
+    results = []
+    for path in sorted(directory.glob("seed-*.json")):
+        with open(path) as f:
+            results.append(json.load(f))
+    return sorted(results, key=lambda r: r["seed"])
+
+
+def write_summary(out: Path) -> dict[str, Any] | None:
+    """``summary.json``: median, mean, std of the test % over the finished seeds in ``out``."""
+    import numpy as np
+
+    results = load_results(out)
+    if not results:
+        return None
+    pct = np.array([r["test_solved_pct"] for r in results], dtype=float)
+    summary = {
+        "preset": results[0]["preset"],
+        "grid": results[0]["grid"],
+        "epochs": results[0]["epochs"],
+        "seeds": [r["seed"] for r in results],
+        "test_solved_pct": pct.tolist(),
+        "median_test_solved_pct": float(np.median(pct)),
+        "mean_test_solved_pct": float(pct.mean()),
+        "std_test_solved_pct": float(pct.std(ddof=1)) if len(pct) > 1 else None,
+    }
+    write_json_atomic(out / "summary.json", summary)
+    return summary
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    names = {
+        "epochs": args.epochs,
+        "eval_every": args.eval_every,
+        "loss_variant": args.loss_variant,
+        "amp_bf16": True if args.bf16 else None,
+    }
+    return {k: v for k, v in names.items() if v is not None}
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """``pisces jumping train``: see the module docstring."""
+    try:
+        seeds = parse_seeds(args.seeds)
+        cfg = make_config(args.preset, args.grid, **_overrides(args))
+        device = resolve_device(args.device)
+    except ValueError as exc:
+        print(f"pisces jumping train: {exc}", file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print("pisces jumping train: --workers must be >= 1", file=sys.stderr)
+        return 2
+    out: Path = args.out
+    todo = []
+    for seed in seeds:
+        path = seed_path(out, seed)
+        if path.exists():
+            with open(path) as f:
+                done = json.load(f)
+            if _comparable(done["config"]) != _comparable(cfg.to_dict()):
+                print(
+                    f"pisces jumping train: {path} was made with a different configuration; "
+                    "use another --out",
+                    file=sys.stderr,
+                )
+                return 2
+            print(f"seed {seed}: done ({done['test_solved_pct']:.1f}% test), skipped")
+            continue
+        todo.append(seed)
+    print(f"{cfg.preset} on {cfg.grid}: {cfg.source}; {cfg.epochs} epochs; device {device}")
+    if args.workers == 1 or len(todo) <= 1:
+        for seed in todo:
+            result = run_seed(cfg, seed, out, device)
+            print(f"seed {seed}: {result['test_solved_pct']:.1f}% of test tasks solved")
+    else:
+        from tqdm import tqdm
+
+        ctx = multiprocessing.get_context("spawn")
+        jobs = [(cfg.to_dict(), s, str(out), device) for s in todo]
+        with ctx.Pool(min(args.workers, len(todo))) as pool:
+            bar = tqdm(total=len(jobs), desc=f"{cfg.preset}/{cfg.grid} seeds", unit="seed")
+            for seed, pct in pool.imap_unordered(_worker, jobs):
+                bar.update(1)
+                bar.write(f"seed {seed}: {pct:.1f}% of test tasks solved")
+            bar.close()
+    summary = write_summary(out)
+    if summary is not None:
+        n, median = len(summary["seeds"]), summary["median_test_solved_pct"]
+        print(
+            f"{n} seed(s) in {out}: median {median:.1f}% of test tasks solved "
+            f"(mean {summary['mean_test_solved_pct']:.1f})"
+        )
+    return 0
+
+
+def configure_train(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``pisces jumping train``."""
+    parser.add_argument("--preset", required=True, help=f"one of {sorted(PRESETS)}")
+    parser.add_argument("--grid", default="wide", help=f"one of {list(GRIDS)}")
+    parser.add_argument("--seeds", default="1", help="e.g. 1-10, 3, 1,4,7 (default 1)")
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--epochs", type=int, default=None, help="override (full: 2000)")
+    parser.add_argument("--eval-every", type=int, default=None, help="override [epochs]")
+    parser.add_argument(
+        "--loss-variant", choices=("official", "paper"), default=None, help="CME variant"
+    )
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (presets: fp32)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
+    parser.add_argument("--workers", type=int, default=1, help="processes, one seed each")
+    parser.set_defaults(func=train_command)
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """``pisces jumping report``: Markdown table of ours vs the paper's Table 1."""
+    from pisces.analysis import stats
+
+    cells: dict[tuple[str, str], list[float]] = {}
+    epochs: dict[tuple[str, str], set[int]] = {}
+    for directory in args.dirs:
+        results = load_results(Path(directory))
+        if not results:
+            print(f"pisces jumping report: no seed-*.json in {directory}", file=sys.stderr)
+            return 2
+        for r in results:
+            key = (PRESET_ROWS.get(r["preset"], r["preset"]), r["grid"])
+            cells.setdefault(key, []).append(float(r["test_solved_pct"]))
+            epochs.setdefault(key, set()).add(int(r["epochs"]))
+    ours = stats.aggregate(cells, seed=args.bootstrap_seed, reps=args.reps)
+    rows = list(dict.fromkeys([k[0] for k in cells] + [k[0] for k in PAPER_TABLE1]))
+    columns = [g for g in GRIDS if any(k[1] == g for k in cells)]
+    paper: dict[tuple[str, str], tuple[float, float]] = {
+        k: v for k, v in PAPER_TABLE1.items() if k[1] in columns
+    }
+    for row, value in PAPER_TABLE2.items():
+        if (row, "wide") in cells:
+            paper[(row, "wide")] = value
+    print("% of test tasks solved at the final epoch: ours = mean (std), IQM [95% CI], n seeds;")
+    print(
+        f"paper = Table 1, mean (std) over 100 runs. Stratified bootstrap, {args.reps} reps, "
+        f"seed {args.bootstrap_seed}."
+    )
+    short = {k: sorted(v) for k, v in epochs.items() if v != {2000}}
+    if short:
+        print(f"NOTE: not the full 2000-epoch protocol: {short}")
+    print()
+    print(stats.markdown_table(ours, paper, rows=rows, columns=columns), end="")
+    return 0
+
+
+def configure_report(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``pisces jumping report``."""
+    parser.add_argument("dirs", nargs="+", help="directories holding seed-*.json")
+    parser.add_argument("--reps", type=int, default=50_000, help="bootstrap replications")
+    parser.add_argument("--bootstrap-seed", type=int, default=0, help="bootstrap RNG seed")
+    parser.set_defaults(func=report_command)

@@ -1,0 +1,533 @@
+r"""Imitation training and evaluation on the jumping task (spec §3, §6, §7), one seed.
+
+Per optimizer step (all on the device, no host synchronisation):
+
+* a class-balanced batch of ``B = 256`` training states (each sample JUMP or RIGHT with
+  probability 1/2, then uniform within the class) → cross-entropy of the policy logits;
+* if ``alpha > 0``: one ordered pair ``(i, j)``, ``i ≠ j``, of training tasks, all 56 states
+  of both optimal trajectories → alignment loss between their embeddings with the
+  precomputed metric ``D[i, j]`` (PSM with γ = 0.999, or π*-bisimulation):
+  CME on the 64-d projection (:func:`pisces.losses.cme_loss` on cosine similarities) or
+  ℓ2 on the 256-d representation (:func:`pisces.losses.l2_embedding_loss`);
+* ``loss = CE + α · alignment + l2_reg · mean_v(Σ v² / 2)`` over all trainable tensors;
+* Adam (ε = 1e-7), learning rate ``lr₀ · decay^epoch`` (one epoch = 4 steps).
+
+The three parts of a step (CE batch, trajectory x, trajectory y) go through the encoder as one
+batch of ``256 + 2·56`` samples with three independent RandConv draws (spec §6.6). Losses are
+written into a device buffer and brought to the host every ``log_every`` steps, where a
+non-finite value raises :class:`NonFiniteLossError` naming the first bad step.
+
+Evaluation (spec §7): greedy actions on the 56 stored optimal states of each of the 286
+tasks (softmax averaged over ``eval_mc_passes`` RandConv draws, one per task and pass),
+scored by :func:`pisces.envs.jumping.solved_from_actions`.
+
+Randomness: three generators derived from the run seed with :class:`numpy.random.SeedSequence`:
+initialisation (CPU, so CPU and CUDA runs start from the same weights), training draws
+(batches, pairs, RandConv, dropout) and evaluation (re-seeded from ``(seed, epoch)`` at every
+evaluation, so the evaluation interval never changes the training trajectory or a result).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from pisces.envs.jumping import (
+    ALL_TASKS,
+    EPISODE_LENGTH,
+    TEST,
+    TRAIN,
+    VALIDATION,
+    optimal_trajectories,
+    solved_from_actions,
+    stack_frames,
+    task_index,
+    task_split,
+    training_tasks,
+)
+from pisces.envs.jumping.data import JUMP_OFFSET
+from pisces.experiments.jumping.config import JumpingConfig
+from pisces.losses import cme_loss, cosine_similarity_matrix, l2_embedding_loss
+from pisces.metrics import action_mismatch_cost, trajectory_pi_bisimulation, trajectory_psm
+from pisces.networks.jumping import JumpingNetwork
+from pisces.networks.randconv import sample_kernels
+
+#: names of the per-step loss values, in the order of the metrics buffer.
+LOSS_NAMES = ("loss", "ce", "align", "weight_decay")
+SPLITS = (TRAIN, VALIDATION, TEST)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite; the message names the (1-based) optimizer step."""
+
+
+@dataclass(frozen=True)
+class SeedStreams:
+    """Seeds of the three random streams of one run, derived from the run seed."""
+
+    init: int
+    train: int
+    eval: int
+
+    @classmethod
+    def from_seed(cls, seed: int) -> SeedStreams:
+        s = np.random.SeedSequence(int(seed)).generate_state(3, dtype=np.uint64)
+        return cls(*(int(v) & 0x7FFF_FFFF_FFFF_FFFF for v in s))
+
+    def eval_seed(self, epoch: int) -> int:
+        s = np.random.SeedSequence([self.eval, int(epoch)]).generate_state(1, dtype=np.uint64)
+        return int(s[0]) & 0x7FFF_FFFF_FFFF_FFFF
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@functools.lru_cache(maxsize=2)
+def _all_task_inputs(exit_bonus: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stacked inputs of all 286 tasks as uint8 codes (2·value), actions, rewards (cached)."""
+    traj = optimal_trajectories(ALL_TASKS, exit_bonus=exit_bonus)
+    codes = np.rint(traj.observations[:, :EPISODE_LENGTH] * 2).astype(np.uint8)
+    return stack_frames(codes), traj.actions, traj.rewards
+
+
+def pair_metrics(
+    actions: np.ndarray, rewards: np.ndarray, *, metric: str, gamma: float
+) -> np.ndarray:
+    """Metric between every ordered pair of training trajectories: (K, K, 56, 56) float32.
+
+    ``psm``: :func:`trajectory_psm` of the 0/1 action cost; ``bisim``: π*-bisimulation from
+    the rewards. ``D[i, j][a, b]`` is the distance between state a of task i and b of task j.
+    """
+    if metric == "psm":
+        cost = action_mismatch_cost(actions[:, None, :], actions[None, :, :])
+        d = trajectory_psm(cost, gamma=gamma)
+    elif metric == "bisim":
+        d = trajectory_pi_bisimulation(rewards[:, None, :], rewards[None, :, :], gamma=gamma)
+    else:
+        raise ValueError(f"unknown metric {metric!r}")
+    return np.asarray(d, dtype=np.float32)
+
+
+@dataclass
+class JumpingData:
+    """Everything a run needs, on its device.
+
+    Attributes:
+        split: (286,) "train"/"validation"/"test" per task of ``ALL_TASKS``.
+        eval_inputs: (M, 60, 60, 2) uint8, 2 × the stacked frames (values 0, 1, 2) of the
+            evaluated states: by default only the states the §7 rule reads (see
+            :func:`evaluated_states`), M = 5577; all 286 × 56 = 16016 with ``eval_prefix=False``.
+        eval_task, eval_time: (M,) int64 task (``ALL_TASKS`` row) and time index of each.
+        train_obs: (K·56, 60, 60, 2) float32, the training states, task-major.
+        train_actions: (K·56,) int64 labels (0 = RIGHT, 1 = JUMP).
+        jump_index, right_index: int64 indices into ``train_obs`` of each class.
+        pair_metric: (K, K, 56, 56) float32 metric between training trajectories.
+        num_tasks: K, the number of training tasks (18; duplicates kept for "random").
+    """
+
+    split: np.ndarray
+    eval_inputs: torch.Tensor
+    eval_task: torch.Tensor
+    eval_time: torch.Tensor
+    train_obs: torch.Tensor
+    train_actions: torch.Tensor
+    jump_index: torch.Tensor
+    right_index: torch.Tensor
+    pair_metric: torch.Tensor
+    num_tasks: int
+
+    @property
+    def traj_obs(self) -> torch.Tensor:
+        """(K, 56, 60, 60, 2) view of ``train_obs``."""
+        return self.train_obs.view(self.num_tasks, EPISODE_LENGTH, *self.train_obs.shape[1:])
+
+
+def evaluated_states(prefix: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(task, time) of the states an evaluation queries, task-major: two (M,) int64 arrays.
+
+    The §7 rule for white tasks reads the greedy actions at indices ``0 … p − 14`` only (the
+    actions after the jump are ignored), so with ``prefix=True`` only those ``p − 13`` states
+    per task are evaluated (5577 instead of 16016: 2.9× less work, the same solved map); the
+    unqueried actions are set to RIGHT, which the rule ignores.
+    """
+    lengths = ALL_TASKS[:, 0] - JUMP_OFFSET + 1 if prefix else np.full(len(ALL_TASKS), 56)
+    task = np.repeat(np.arange(len(ALL_TASKS)), lengths)
+    time_index = np.concatenate([np.arange(n) for n in lengths])
+    return task.astype(np.int64), time_index.astype(np.int64)
+
+
+def build_data(
+    cfg: JumpingConfig, seed: int, device: torch.device, *, eval_prefix: bool = True
+) -> JumpingData:
+    """Imitation data, splits and pair metrics of ``cfg.grid`` (seeded for "random")."""
+    inputs, actions, rewards = _all_task_inputs(float(cfg.exit_bonus))
+    eval_task, eval_time = evaluated_states(eval_prefix)
+    train = training_tasks(cfg.grid, seed)
+    ids = task_index(train[:, 0], train[:, 1])
+    k = len(ids)
+    train_obs = torch.from_numpy(inputs[ids].reshape(k * EPISODE_LENGTH, *inputs.shape[2:]))
+    train_actions = torch.from_numpy(actions[ids].reshape(-1)).long()
+    metric = pair_metrics(actions[ids], rewards[ids], metric=cfg.metric, gamma=cfg.gamma)
+    return JumpingData(
+        split=task_split(cfg.grid, seed, no_validation=cfg.no_validation),
+        eval_inputs=torch.from_numpy(inputs[eval_task, eval_time]).to(device),
+        eval_task=torch.from_numpy(eval_task).to(device),
+        eval_time=torch.from_numpy(eval_time).to(device),
+        train_obs=(train_obs.float() * 0.5).to(device),
+        train_actions=train_actions.to(device),
+        jump_index=torch.nonzero(train_actions == 1)[:, 0].to(device),
+        right_index=torch.nonzero(train_actions == 0)[:, 0].to(device),
+        pair_metric=torch.from_numpy(metric).to(device),
+        num_tasks=k,
+    )
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+def sample_balanced(
+    jump_index: torch.Tensor, right_index: torch.Tensor, batch: int, generator: torch.Generator
+) -> torch.Tensor:
+    """Indices of a batch where each sample is JUMP or RIGHT with probability 1/2 (§6.2).
+
+    Within a class the state is uniform (with replacement). Returns (batch,) int64.
+    """
+    dev = jump_index.device
+    coin = torch.rand(batch, generator=generator, device=dev) < 0.5
+    j = torch.randint(len(jump_index), (batch,), generator=generator, device=dev)
+    r = torch.randint(len(right_index), (batch,), generator=generator, device=dev)
+    return torch.where(coin, jump_index[j], right_index[r])
+
+
+def sample_pair(num_tasks: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """A uniform ordered pair of distinct task indices, as a (2,) int64 device tensor."""
+    i = torch.randint(num_tasks, (1,), generator=generator, device=device)
+    d = torch.randint(1, num_tasks, (1,), generator=generator, device=device)
+    return torch.cat([i, (i + d) % num_tasks])
+
+
+# ----------------------------------------------------------------------------- losses
+
+
+def weight_decay(params: list[torch.Tensor]) -> torch.Tensor:
+    """Official ``weight_decay``: ``mean_v Σ v² / 2`` over the trainable tensors (§6.1)."""
+    return torch.stack([p.square().sum() for p in params]).mean() * 0.5
+
+
+def compute_losses(
+    net: JumpingNetwork,
+    data: JumpingData,
+    cfg: JumpingConfig,
+    generator: torch.Generator,
+    group_index: torch.Tensor | None,
+) -> torch.Tensor:
+    """One step's losses as a (4,) tensor ``[loss, ce, align, weight_decay]`` (``loss`` has grad).
+
+    ``group_index`` tags the samples of the joint batch with their RandConv draw
+    (0 = CE batch, 1 = trajectory x, 2 = trajectory y), or ``None`` without RandConv.
+    """
+    dev = data.train_obs.device
+    idx = sample_balanced(data.jump_index, data.right_index, cfg.batch_size, generator)
+    parts = [data.train_obs.index_select(0, idx)]
+    align_on = cfg.alpha > 0
+    if align_on:
+        pair = sample_pair(data.num_tasks, generator, dev)
+        parts.append(data.traj_obs.index_select(0, pair).flatten(0, 1))
+    obs = torch.cat(parts) if len(parts) > 1 else parts[0]
+    kernels = None
+    if cfg.rand_conv:
+        kernels = sample_kernels(
+            1 + 2 * align_on,
+            generator=generator,
+            p_identity=cfg.rand_conv_p_identity,
+            device=dev,
+        )
+    amp = torch.autocast(dev.type, dtype=torch.bfloat16) if cfg.amp_bf16 else _null()
+    with amp:
+        h = net.encoder(obs, kernels=kernels, group_index=group_index)
+        logits = net.policy(h[: cfg.batch_size], generator=generator)
+    ce = F.cross_entropy(logits.float(), data.train_actions.index_select(0, idx))
+    zero = torch.zeros((), device=dev)
+    align = zero
+    if align_on:
+        d = data.pair_metric[pair[0], pair[1]]  # (56, 56), tensor indexing: no sync
+        hx, hy = h[cfg.batch_size :].float().split(EPISODE_LENGTH)
+        if cfg.embedding == "cme":
+            with amp:
+                z = net.projection(h[cfg.batch_size :])
+            zx, zy = z.float().split(EPISODE_LENGTH)
+            align = cme_loss(
+                cosine_similarity_matrix(zx, zy, validate=False),
+                d,
+                temperature=cfg.temperature,
+                beta=cfg.beta,
+                variant=cfg.loss_variant,
+                coupling_weights=cfg.coupling_weights,
+                validate=False,
+            )
+        else:
+            align = l2_embedding_loss(hx, hy, d, validate=False)
+    wd = weight_decay(list(net.parameters())) if cfg.l2_reg > 0 else zero
+    loss = ce + cfg.alpha * align + cfg.l2_reg * wd
+    return torch.stack([loss, ce.detach(), align.detach(), wd.detach()])
+
+
+def _null() -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+def update(
+    net: JumpingNetwork,
+    optimizer: torch.optim.Optimizer,
+    data: JumpingData,
+    cfg: JumpingConfig,
+    generator: torch.Generator,
+    group_index: torch.Tensor | None,
+) -> torch.Tensor:
+    """One optimizer step; returns the detached (4,) loss vector (still on the device)."""
+    values = compute_losses(net, data, cfg, generator, group_index)
+    optimizer.zero_grad(set_to_none=True)
+    values[0].backward()
+    optimizer.step()
+    return values.detach()
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+@torch.no_grad()
+def greedy_actions(
+    net: JumpingNetwork,
+    inputs: torch.Tensor,
+    group: torch.Tensor,
+    *,
+    num_groups: int,
+    rand_conv: bool,
+    passes: int,
+    p_identity: float,
+    generator: torch.Generator,
+    chunk: int = 512,
+    amp_bf16: bool = False,
+) -> torch.Tensor:
+    """Greedy actions on stored states: JUMP iff mean softmax p(JUMP) > p(RIGHT), strictly.
+
+    With RandConv, ``passes`` softmax outputs are averaged, and in every pass each group (a
+    task: the official code evaluates one task per call) gets its own kernel.
+
+    Args:
+        inputs: (M, 60, 60, C) uint8 codes (2 × value) or float inputs.
+        group: (M,) int64 group (task) of each state, in ``[0, num_groups)``.
+
+    Returns:
+        (M,) bool on the device (True = JUMP).
+    """
+    was_training = net.training
+    net.eval()
+    dev = inputs.device
+    m = inputs.shape[0]
+    probs = torch.zeros((m, 2), device=dev)
+    amp = torch.autocast(dev.type, dtype=torch.bfloat16) if amp_bf16 else _null()
+    for _ in range(passes if rand_conv else 1):
+        kernels = None
+        if rand_conv:
+            kernels = sample_kernels(
+                num_groups, generator=generator, p_identity=p_identity, device=dev
+            )
+        for lo in range(0, m, chunk):
+            x = inputs[lo : lo + chunk]
+            x = x.float() * 0.5 if x.dtype == torch.uint8 else x.float()
+            g = group[lo : lo + chunk] if rand_conv else None
+            with amp:
+                logits = net(x, kernels=kernels, group_index=g)
+            probs[lo : lo + chunk] += torch.softmax(logits.float(), dim=-1)
+    net.train(was_training)
+    return probs[:, 1] > probs[:, 0]
+
+
+def split_counts(solved: np.ndarray, split: np.ndarray) -> dict[str, Any]:
+    """Solved counts, totals and % per split, e.g. ``test_solved``, ``test_total``, ``..._pct``."""
+    out: dict[str, Any] = {}
+    for name in SPLITS:
+        mask = split == name
+        total = int(mask.sum())
+        count = int(solved[mask].sum())
+        out[f"{name}_solved"] = count
+        out[f"{name}_total"] = total
+        out[f"{name}_solved_pct"] = 100.0 * count / total if total else None
+    return out
+
+
+# ----------------------------------------------------------------------------- trainer
+
+
+@dataclass
+class EvalRecord:
+    epoch: int
+    step: int
+    solved: np.ndarray
+    counts: dict[str, Any]
+    seconds: float
+
+
+class JumpingTrainer:
+    """Owns the modules, optimizer, data and generators of one seed; see :meth:`run`."""
+
+    def __init__(
+        self,
+        cfg: JumpingConfig,
+        seed: int,
+        device: torch.device | str = "cpu",
+        *,
+        eval_chunk: int | None = None,
+        eval_prefix: bool = True,
+    ) -> None:
+        self.cfg = cfg.validate()
+        self.seed = int(seed)
+        self.device = torch.device(device)
+        self.streams = SeedStreams.from_seed(self.seed)
+        self.data = build_data(cfg, self.seed, self.device, eval_prefix=eval_prefix)
+        init_gen = torch.Generator().manual_seed(self.streams.init)
+        self.net = JumpingNetwork(init_gen, dropout=cfg.dropout).to(self.device)
+        self.net.train()
+        fused = self.device.type in ("cpu", "cuda")
+        self.optimizer = torch.optim.Adam(
+            self.net.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps, fused=fused
+        )
+        self.generator = torch.Generator(self.device).manual_seed(self.streams.train)
+        self.eval_generator = torch.Generator(self.device)
+        self.steps_per_epoch = len(self.data.train_obs) // cfg.batch_size + 1
+        self.step = 0
+        self.epoch = 0
+        self.group_index: torch.Tensor | None = None
+        if cfg.rand_conv:
+            sizes = [cfg.batch_size] + ([EPISODE_LENGTH] * 2 if cfg.alpha > 0 else [])
+            self.group_index = torch.repeat_interleave(
+                torch.arange(len(sizes), device=self.device),
+                torch.tensor(sizes, device=self.device),
+            )
+        self.eval_chunk = eval_chunk or (512 if self.device.type == "cpu" else 8192)
+        self._buffer = torch.zeros((cfg.log_every, len(LOSS_NAMES)), device=self.device)
+        self._filled = 0
+        self.loss_log: list[dict[str, float]] = []
+        self.evals: list[EvalRecord] = []
+        self.train_seconds = 0.0
+
+    def learning_rate(self, epoch: int) -> float:
+        """lr at (0-based) ``epoch``: ``lr₀ · decay^epoch``."""
+        return self.cfg.learning_rate * self.cfg.lr_decay**epoch
+
+    def flush(self) -> dict[str, float] | None:
+        """Bring the buffered losses to the host (one sync); raise on a non-finite value."""
+        if self._filled == 0:
+            return None
+        vals = self._buffer[: self._filled].cpu().numpy()
+        first = self.step - self._filled + 1
+        bad = ~np.isfinite(vals).all(axis=1)
+        if bad.any():
+            at = first + int(np.argmax(bad))
+            raise NonFiniteLossError(
+                f"non-finite loss at step {at} (epoch {(at - 1) // self.steps_per_epoch + 1}, "
+                f"seed {self.seed}, preset {self.cfg.preset}): "
+                + ", ".join(
+                    f"{k}={v:.4g}" for k, v in zip(LOSS_NAMES, vals[np.argmax(bad)], strict=True)
+                )
+            )
+        record = {"step": self.step, **dict(zip(LOSS_NAMES, vals.mean(0).tolist(), strict=True))}
+        self.loss_log.append(record)
+        self._filled = 0
+        return record
+
+    def train_epoch(self) -> None:
+        """``steps_per_epoch`` optimizer steps at this epoch's learning rate."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate(self.epoch)
+        for _ in range(self.steps_per_epoch):
+            values = update(
+                self.net, self.optimizer, self.data, self.cfg, self.generator, self.group_index
+            )
+            self._buffer[self._filled] = values
+            self._filled += 1
+            self.step += 1
+            if self._filled == self.cfg.log_every:
+                self.flush()
+        self.epoch += 1
+
+    def evaluate(self) -> EvalRecord:
+        """Evaluate the current policy on all 286 tasks (seeded from ``(seed, epoch)``)."""
+        start = time.perf_counter()
+        self.eval_generator.manual_seed(self.streams.eval_seed(self.epoch))
+        jump = greedy_actions(
+            self.net,
+            self.data.eval_inputs,
+            self.data.eval_task,
+            num_groups=len(ALL_TASKS),
+            rand_conv=self.cfg.rand_conv,
+            passes=self.cfg.eval_mc_passes,
+            p_identity=self.cfg.rand_conv_p_identity,
+            generator=self.eval_generator,
+            chunk=self.eval_chunk,
+            amp_bf16=self.cfg.amp_bf16,
+        )
+        actions = torch.zeros(
+            (len(ALL_TASKS), EPISODE_LENGTH), dtype=torch.long, device=jump.device
+        )
+        actions[self.data.eval_task, self.data.eval_time] = jump.long()
+        solved = solved_from_actions(actions.cpu().numpy(), ALL_TASKS[:, 0])
+        record = EvalRecord(
+            epoch=self.epoch,
+            step=self.step,
+            solved=solved,
+            counts=split_counts(solved, self.data.split),
+            seconds=time.perf_counter() - start,
+        )
+        self.evals.append(record)
+        return record
+
+    def should_evaluate(self) -> bool:
+        every = self.cfg.eval_every
+        return self.epoch == self.cfg.epochs or (every > 0 and self.epoch % every == 0)
+
+    def run(self, on_epoch: Callable[[JumpingTrainer], None] | None = None) -> EvalRecord:
+        """Train ``cfg.epochs`` epochs, evaluating on schedule; returns the final evaluation."""
+        while self.epoch < self.cfg.epochs:
+            start = time.perf_counter()
+            self.train_epoch()
+            if self.should_evaluate():
+                self.flush()
+                self.train_seconds += time.perf_counter() - start
+                self.evaluate()
+            else:
+                self.train_seconds += time.perf_counter() - start
+            if on_epoch is not None:
+                on_epoch(self)
+        self.flush()
+        return self.evals[-1]
+
+    def result(self) -> dict[str, Any]:
+        """JSON-ready record of the run (config, curves, final counts, per-task solved map)."""
+        final = self.evals[-1]
+        return {
+            "preset": self.cfg.preset,
+            "grid": self.cfg.grid,
+            "seed": self.seed,
+            "epochs": self.epoch,
+            "steps": self.step,
+            "test_solved_pct": final.counts["test_solved_pct"],
+            "final": final.counts,
+            "solved": final.solved.astype(int).tolist(),
+            "split": self.data.split.tolist(),
+            "eval_curve": [{"epoch": e.epoch, "step": e.step, **e.counts} for e in self.evals],
+            "loss_curve": self.loss_log,
+            "train_seconds": self.train_seconds,
+            "eval_seconds": sum(e.seconds for e in self.evals),
+            "device": str(self.device),
+            "config": self.cfg.to_dict(),
+        }

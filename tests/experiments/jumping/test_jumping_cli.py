@@ -1,0 +1,79 @@
+"""``pisces jumping train`` / ``report``: a tiny end-to-end run, resume, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pisces import cli
+from pisces.experiments.jumping.cli import parse_seeds, write_json_atomic
+
+
+def test_parse_seeds():
+    assert parse_seeds("1-3,7") == [1, 2, 3, 7]
+    assert parse_seeds("5") == [5]
+    assert parse_seeds("2,2,1") == [1, 2]
+    for bad in ("", "a", "3-1", "1-", "-2", "1,,2"):
+        with pytest.raises(ValueError):
+            parse_seeds(bad)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--preset", "nope"], "unknown preset 'nope'"),
+        (["--preset", "pse", "--grid", "diagonal"], "unknown grid 'diagonal'"),
+        (["--preset", "pse", "--seeds", "3-1"], "reversed"),
+        (["--preset", "pse", "--seeds", "x"], "bad seeds spec"),
+        (["--preset", "pse", "--epochs", "0"], "epochs must be >= 1"),
+    ],
+)
+def test_clear_errors(tmp_path, capsys, argv, message):
+    assert cli.main(["jumping", "train", "--out", str(tmp_path), *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_tiny_run_writes_a_valid_result_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["jumping", "train", "--preset", "dropout-l2", "--seeds", "1", "--epochs", "1"]
+    assert cli.main([*argv, "--out", str(out), "--device", "cpu"]) == 0
+    result = json.loads((out / "seed-001.json").read_text())
+    for key in ("preset", "grid", "seed", "epochs", "test_solved_pct", "git_commit", "config"):
+        assert key in result
+    assert (result["preset"], result["grid"], result["seed"], result["epochs"]) == (
+        "dropout-l2",
+        "wide",
+        1,
+        1,
+    )
+    assert result["final"]["test_total"] == 268 and result["final"]["train_total"] == 18
+    assert result["test_solved_pct"] == pytest.approx(100 * result["final"]["test_solved"] / 268)
+    assert len(result["solved"]) == 286 and result["eval_curve"][-1]["epoch"] == 1
+    assert (out / "seed-001.png").stat().st_size > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seeds"] == [1]
+    capsys.readouterr()
+
+    assert cli.main([*argv, "--out", str(out)]) == 0  # rerun: the finished seed is skipped
+    assert "seed 1: done" in capsys.readouterr().out
+    assert cli.main([*argv[:-1], "2", "--out", str(out)]) == 2  # other config, same --out
+    assert "different configuration" in capsys.readouterr().err
+
+    assert cli.main(["jumping", "report", str(out), "--reps", "200"]) == 0
+    report = capsys.readouterr().out
+    assert "| Dropout and ℓ2 reg. |" in report and "17.8 (2.2)" in report
+    assert "not the full 2000-epoch protocol" in report
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    write_json_atomic(tmp_path / "a.json", {"x": 1})
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+    with pytest.raises(TypeError):
+        write_json_atomic(tmp_path / "b.json", {"x": object()})
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_report_on_an_empty_directory_is_an_error(tmp_path, capsys):
+    assert cli.main(["jumping", "report", str(tmp_path)]) == 2
+    assert "no seed-*.json" in capsys.readouterr().err
