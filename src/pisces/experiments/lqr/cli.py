@@ -370,10 +370,10 @@ def plot_sweep(runs: Sequence[tuple[str, str, float, Path]], path: Path, nd: int
             label=f"{preset}, {opt}",
         )
     ax.set_xscale("log")
-    ax.set_yscale("symlog", linthresh=0.01)
+    ax.set_yscale("log")
     ax.set_xlabel("λ (0 plotted at 1e-3)")
     ax.set_ylabel("J_test − J* (mean ± std over seeds)")
-    ax.set_title(f"LQR, nd = {nd}: PSM aggregation vs random-subspace penalty")
+    ax.set_title(f"LQR nd={nd}: PSM pairs vs random-subspace penalty", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
