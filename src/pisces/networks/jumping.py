@@ -102,11 +102,19 @@ class PolicyHead(nn.Module):
         self.rate = dropout
         self.linear = nn.Linear(REPRESENTATION_DIM, NUM_ACTIONS)
 
-    def forward(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        h: torch.Tensor,
+        generator: torch.Generator | None = None,
+        keep: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """h (B, 256) → logits (B, 2). In training with rate > 0, pass ``generator`` (the mask
+        is drawn here) or a precomputed bool ``keep`` mask (B, 256)."""
         if self.training and self.rate > 0:
-            if generator is None:
-                raise ValueError("dropout in training needs an explicit torch.Generator")
-            keep = torch.rand(h.shape, generator=generator, device=h.device) >= self.rate
+            if keep is None:
+                if generator is None:
+                    raise ValueError("dropout in training needs an explicit torch.Generator")
+                keep = torch.rand(h.shape, generator=generator, device=h.device) >= self.rate
             h = h * keep / (1.0 - self.rate)
         return self.linear(h)
 

@@ -112,7 +112,7 @@ def apply_random_conv(
                 if out is None:
                     out = shifted * weight
                 else:
-                    out.addcmul_(shifted, weight)
+                    out = torch.addcmul(out, shifted, weight)
             else:
                 frames = shifted.reshape(b, h, w, channels // c, c)
                 term = torch.einsum("noi,nhwfi->nhwfo", k[..., a, bb], frames)

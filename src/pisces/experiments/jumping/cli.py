@@ -209,17 +209,51 @@ def run_seed(
         trainer.run(on_epoch)
     finally:
         bar.close()
+    return finish_seed(trainer, out, time.time() - start)
+
+
+def finish_seed(trainer: Any, out: Path, wall_seconds: float) -> dict[str, Any]:
+    """Write a finished seed's JSON (atomically) and PNG; return its result record."""
+    import torch
+
     result = trainer.result()
     result["git_commit"] = git_commit()
     result["torch"] = torch.__version__
     result["threads"] = torch.get_num_threads()
-    result["wall_seconds"] = time.time() - start
+    result["wall_seconds"] = wall_seconds
+    seed = result["seed"]
     write_json_atomic(seed_path(out, seed), result)
     try:
         save_solved_map(out / f"seed-{seed:03d}.png", result)
     except Exception as exc:  # the JSON is the result; a figure failure must not lose it
         print(f"warning: could not draw the solved map of seed {seed}: {exc}", file=sys.stderr)
     return result
+
+
+def run_ensemble(
+    cfg: JumpingConfig, seeds: list[int], out: Path, device: str
+) -> list[dict[str, Any]]:
+    """Train ``seeds`` together in one program (vmapped; for GPUs); write every seed."""
+    from tqdm import tqdm
+
+    from pisces.experiments.jumping.ensemble import EnsembleTrainer
+
+    start = time.time()
+    ens = EnsembleTrainer(cfg, seeds, device)
+    bar = tqdm(total=cfg.epochs, desc=f"{cfg.preset}/{cfg.grid} seeds {seeds}", unit="ep")
+
+    def on_epoch(e: EnsembleTrainer) -> None:
+        bar.update(1)
+        if e.members[0].evals:
+            pct = [m.evals[-1].counts["test_solved_pct"] for m in e.members]
+            bar.set_postfix({"median test%": f"{sorted(pct)[len(pct) // 2]:.1f}"}, refresh=False)
+
+    try:
+        ens.run(on_epoch)
+    finally:
+        bar.close()
+    wall = time.time() - start
+    return [finish_seed(m, out, wall) for m in ens.members]
 
 
 def _worker(job: tuple[dict[str, Any], int, str, str]) -> tuple[int, float]:
@@ -279,8 +313,10 @@ def train_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"pisces jumping train: {exc}", file=sys.stderr)
         return 2
-    if args.workers < 1:
-        print("pisces jumping train: --workers must be >= 1", file=sys.stderr)
+    if args.workers < 1 or (args.ensemble and args.workers > 1):
+        print(
+            "pisces jumping train: --workers must be >= 1 (and 1 with --ensemble)", file=sys.stderr
+        )
         return 2
     out: Path = args.out
     todo = []
@@ -300,7 +336,10 @@ def train_command(args: argparse.Namespace) -> int:
             continue
         todo.append(seed)
     print(f"{cfg.preset} on {cfg.grid}: {cfg.source}; {cfg.epochs} epochs; device {device}")
-    if args.workers == 1 or len(todo) <= 1:
+    if args.ensemble and todo:
+        for result in run_ensemble(cfg, todo, out, device):
+            print(f"seed {result['seed']}: {result['test_solved_pct']:.1f}% of test tasks solved")
+    elif args.workers == 1 or len(todo) <= 1:
         for seed in todo:
             result = run_seed(cfg, seed, out, device)
             print(f"seed {seed}: {result['test_solved_pct']:.1f}% of test tasks solved")
@@ -339,6 +378,11 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (presets: fp32)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     parser.add_argument("--workers", type=int, default=1, help="processes, one seed each")
+    parser.add_argument(
+        "--ensemble",
+        action="store_true",
+        help="train all seeds in one program (vmapped, for a GPU); exclusive with --workers",
+    )
     parser.set_defaults(func=train_command)
 
 

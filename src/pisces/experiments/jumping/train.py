@@ -57,7 +57,7 @@ from pisces.envs.jumping.data import JUMP_OFFSET
 from pisces.experiments.jumping.config import JumpingConfig
 from pisces.losses import cme_loss, cosine_similarity_matrix, l2_embedding_loss
 from pisces.metrics import action_mismatch_cost, trajectory_pi_bisimulation, trajectory_psm
-from pisces.networks.jumping import JumpingNetwork
+from pisces.networks.jumping import REPRESENTATION_DIM, JumpingNetwork
 from pisces.networks.randconv import sample_kernels
 
 #: names of the per-step loss values, in the order of the metrics buffer.
@@ -222,6 +222,124 @@ def weight_decay(params: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack([p.square().sum() for p in params]).mean() * 0.5
 
 
+@dataclass
+class StepBatch:
+    """The random inputs of one optimizer step (drawn by :func:`sample_step`).
+
+    Attributes:
+        obs: (B + 2·56, 60, 60, C) the CE batch then trajectories x and y (or (B, …) if α = 0).
+        labels: (B,) int64 actions of the CE batch.
+        metric: (56, 56) metric between the two trajectories, or None if α = 0.
+        kernels: (G, c, c, 2, 2) RandConv draws (G = 3, or 1 if α = 0), or None.
+        keep: (B, 256) bool dropout keep-mask, or None without dropout.
+    """
+
+    obs: torch.Tensor
+    labels: torch.Tensor
+    metric: torch.Tensor | None
+    kernels: torch.Tensor | None
+    keep: torch.Tensor | None
+
+
+def sample_step(data: JumpingData, cfg: JumpingConfig, generator: torch.Generator) -> StepBatch:
+    """Draw one step's batch, pair, RandConv kernels and dropout mask (device ops only)."""
+    dev = data.train_obs.device
+    idx = sample_balanced(data.jump_index, data.right_index, cfg.batch_size, generator)
+    parts = [data.train_obs.index_select(0, idx)]
+    metric = None
+    if cfg.alpha > 0:
+        pair = sample_pair(data.num_tasks, generator, dev)
+        parts.append(data.traj_obs.index_select(0, pair).flatten(0, 1))
+        metric = data.pair_metric[pair[0], pair[1]]  # (56, 56), tensor indexing: no sync
+    kernels = None
+    if cfg.rand_conv:
+        kernels = sample_kernels(
+            1 + 2 * (cfg.alpha > 0),
+            generator=generator,
+            p_identity=cfg.rand_conv_p_identity,
+            device=dev,
+        )
+    keep = None
+    if cfg.dropout > 0:
+        shape = (cfg.batch_size, REPRESENTATION_DIM)
+        keep = torch.rand(shape, generator=generator, device=dev) >= cfg.dropout
+    return StepBatch(
+        obs=torch.cat(parts) if len(parts) > 1 else parts[0],
+        labels=data.train_actions.index_select(0, idx),
+        metric=metric,
+        kernels=kernels,
+        keep=keep,
+    )
+
+
+class StepModule(torch.nn.Module):
+    """The network as one training-step function (also the ``functional_call`` target of the
+    many-seeds path): ``(obs, kernels, group_index, keep) → (logits (B, 2), embedding)``,
+    embedding = 64-d projection (CME) or 256-d representation (ℓ2) of the 2·56 trajectory
+    states, or None if α = 0."""
+
+    def __init__(self, net: JumpingNetwork, cfg: JumpingConfig) -> None:
+        super().__init__()
+        self.net = net
+        self.batch_size = cfg.batch_size
+        self.align = cfg.alpha > 0
+        self.project = cfg.embedding == "cme"
+
+    def forward(
+        self,
+        obs: torch.Tensor,
+        kernels: torch.Tensor | None,
+        group_index: torch.Tensor | None,
+        keep: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = self.net.encoder(obs, kernels=kernels, group_index=group_index)
+        logits = self.net.policy(h[: self.batch_size], keep=keep)
+        emb = None
+        if self.align:
+            emb = h[self.batch_size :]
+            if self.project:
+                emb = self.net.projection(emb)
+        return logits, emb
+
+
+def step_losses(
+    logits: torch.Tensor,
+    emb: torch.Tensor | None,
+    batch: StepBatch,
+    params: list[torch.Tensor],
+    cfg: JumpingConfig,
+) -> torch.Tensor:
+    """``[loss, ce, align, weight_decay]`` (4,) from the step's outputs; ``loss`` has grad."""
+    ce = F.cross_entropy(logits.float(), batch.labels)
+    zero = torch.zeros((), device=logits.device)
+    align = zero
+    if emb is not None:
+        assert batch.metric is not None
+        zx, zy = emb.float().split(EPISODE_LENGTH)
+        if cfg.embedding == "cme":
+            align = cme_loss(
+                cosine_similarity_matrix(zx, zy, validate=False),
+                batch.metric,
+                temperature=cfg.temperature,
+                beta=cfg.beta,
+                variant=cfg.loss_variant,
+                coupling_weights=cfg.coupling_weights,
+                validate=False,
+            )
+        else:
+            align = l2_embedding_loss(zx, zy, batch.metric, validate=False)
+    wd = weight_decay(params) if cfg.l2_reg > 0 else zero
+    loss = ce + cfg.alpha * align + cfg.l2_reg * wd
+    return torch.stack([loss, ce.detach(), align.detach(), wd.detach()])
+
+
+def autocast(cfg: JumpingConfig, device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast if ``cfg.amp_bf16``, else a no-op."""
+    if cfg.amp_bf16:
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def compute_losses(
     net: JumpingNetwork,
     data: JumpingData,
@@ -234,54 +352,10 @@ def compute_losses(
     ``group_index`` tags the samples of the joint batch with their RandConv draw
     (0 = CE batch, 1 = trajectory x, 2 = trajectory y), or ``None`` without RandConv.
     """
-    dev = data.train_obs.device
-    idx = sample_balanced(data.jump_index, data.right_index, cfg.batch_size, generator)
-    parts = [data.train_obs.index_select(0, idx)]
-    align_on = cfg.alpha > 0
-    if align_on:
-        pair = sample_pair(data.num_tasks, generator, dev)
-        parts.append(data.traj_obs.index_select(0, pair).flatten(0, 1))
-    obs = torch.cat(parts) if len(parts) > 1 else parts[0]
-    kernels = None
-    if cfg.rand_conv:
-        kernels = sample_kernels(
-            1 + 2 * align_on,
-            generator=generator,
-            p_identity=cfg.rand_conv_p_identity,
-            device=dev,
-        )
-    amp = torch.autocast(dev.type, dtype=torch.bfloat16) if cfg.amp_bf16 else _null()
-    with amp:
-        h = net.encoder(obs, kernels=kernels, group_index=group_index)
-        logits = net.policy(h[: cfg.batch_size], generator=generator)
-    ce = F.cross_entropy(logits.float(), data.train_actions.index_select(0, idx))
-    zero = torch.zeros((), device=dev)
-    align = zero
-    if align_on:
-        d = data.pair_metric[pair[0], pair[1]]  # (56, 56), tensor indexing: no sync
-        hx, hy = h[cfg.batch_size :].float().split(EPISODE_LENGTH)
-        if cfg.embedding == "cme":
-            with amp:
-                z = net.projection(h[cfg.batch_size :])
-            zx, zy = z.float().split(EPISODE_LENGTH)
-            align = cme_loss(
-                cosine_similarity_matrix(zx, zy, validate=False),
-                d,
-                temperature=cfg.temperature,
-                beta=cfg.beta,
-                variant=cfg.loss_variant,
-                coupling_weights=cfg.coupling_weights,
-                validate=False,
-            )
-        else:
-            align = l2_embedding_loss(hx, hy, d, validate=False)
-    wd = weight_decay(list(net.parameters())) if cfg.l2_reg > 0 else zero
-    loss = ce + cfg.alpha * align + cfg.l2_reg * wd
-    return torch.stack([loss, ce.detach(), align.detach(), wd.detach()])
-
-
-def _null() -> contextlib.AbstractContextManager[None]:
-    return contextlib.nullcontext()
+    batch = sample_step(data, cfg, generator)
+    with autocast(cfg, data.train_obs.device):
+        logits, emb = StepModule(net, cfg)(batch.obs, batch.kernels, group_index, batch.keep)
+    return step_losses(logits, emb, batch, list(net.parameters()), cfg)
 
 
 def update(
@@ -334,7 +408,7 @@ def greedy_actions(
     dev = inputs.device
     m = inputs.shape[0]
     probs = torch.zeros((m, 2), device=dev)
-    amp = torch.autocast(dev.type, dtype=torch.bfloat16) if amp_bf16 else _null()
+    amp = torch.autocast(dev.type, dtype=torch.bfloat16) if amp_bf16 else contextlib.nullcontext()
     for _ in range(passes if rand_conv else 1):
         kernels = None
         if rand_conv:
