@@ -7,16 +7,6 @@ import json
 import pytest
 
 from pisces import cli
-from pisces.experiments.jumping.cli import parse_seeds, write_json_atomic
-
-
-def test_parse_seeds():
-    assert parse_seeds("1-3,7") == [1, 2, 3, 7]
-    assert parse_seeds("5") == [5]
-    assert parse_seeds("2,2,1") == [1, 2]
-    for bad in ("", "a", "3-1", "1-", "-2", "1,,2"):
-        with pytest.raises(ValueError):
-            parse_seeds(bad)
 
 
 @pytest.mark.parametrize(
@@ -64,14 +54,6 @@ def test_tiny_run_writes_a_valid_result_and_resumes(tmp_path, capsys):
     report = capsys.readouterr().out
     assert "| Dropout and ℓ2 reg. |" in report and "17.8 (2.2)" in report
     assert "not the full 2000-epoch protocol" in report
-
-
-def test_atomic_write_leaves_no_temporary_files(tmp_path):
-    write_json_atomic(tmp_path / "a.json", {"x": 1})
-    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
-    with pytest.raises(TypeError):
-        write_json_atomic(tmp_path / "b.json", {"x": object()})
-    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
 
 
 def test_report_on_an_empty_directory_is_an_error(tmp_path, capsys):

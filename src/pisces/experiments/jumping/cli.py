@@ -23,15 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from pisces.experiments.jumping.config import GRIDS, PRESETS, JumpingConfig, make_config
+from pisces.experiments.runs import git_commit, parse_seeds, write_json_atomic
 
 #: paper Table 1 (% test tasks solved, mean (std) over 100 runs) by (method, grid).
 PAPER_TABLE1: dict[tuple[str, str], tuple[float, float]] = {
@@ -67,64 +65,6 @@ PRESET_ROWS: dict[str, str] = {
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def parse_seeds(spec: str) -> list[int]:
-    """``"1-10"``, ``"3"``, ``"1,4,7"``, ``"1-3,8"`` → sorted unique non-negative seeds."""
-    seeds: set[int] = set()
-    if not spec or not spec.strip():
-        raise ValueError("empty seeds spec; use e.g. 1-10 or 1,2,5")
-    for part in spec.split(","):
-        part = part.strip()
-        try:
-            if "-" in part[1:]:
-                lo_text, hi_text = part.split("-", 1)
-                lo, hi = int(lo_text), int(hi_text)
-                if lo > hi:
-                    raise ValueError(f"range {part!r} is reversed")
-                seeds.update(range(lo, hi + 1))
-            else:
-                seeds.add(int(part))
-        except ValueError as exc:
-            raise ValueError(f"bad seeds spec {spec!r} at {part!r}: {exc}") from None
-    if min(seeds) < 0:
-        raise ValueError(f"seeds must be >= 0, got {spec!r}")
-    return sorted(seeds)
-
-
-def git_commit() -> str | None:
-    """Commit of the source checkout (``+dirty`` if modified), or None outside git."""
-    here = Path(__file__).resolve().parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head + ("+dirty" if dirty else "")
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` via a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def seed_path(out: Path, seed: int) -> Path:

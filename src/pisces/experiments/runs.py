@@ -1,0 +1,75 @@
+"""Bookkeeping shared by every benchmark's ``train`` command: seed specs, the commit stamp of
+a result, and atomic JSON writes (a killed run never leaves a half-written result behind)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """Parse ``"1-100"``, ``"3"``, ``"1,3,5"`` or ``"1-3,7"`` into sorted distinct seeds >= 0.
+
+    Raises:
+        ValueError: naming the offending item, for an empty spec or item, a non-integer, a
+            reversed range or a negative seed.
+    """
+    if not spec or not spec.strip():
+        raise ValueError("empty seeds spec; use e.g. 1-100 or 1,3,5")
+    seeds: set[int] = set()
+    for item in spec.split(","):
+        item = item.strip()
+        lo_text, dash, hi_text = item.partition("-")
+        try:
+            lo = int(lo_text)
+            hi = int(hi_text) if dash else lo
+        except ValueError:
+            raise ValueError(
+                f"bad seeds spec {spec!r} at {item!r}: use e.g. 1-100 or 1,3,5 (seeds >= 0)"
+            ) from None
+        if hi < lo:
+            raise ValueError(f"bad seeds spec {spec!r}: range {item!r} is reversed")
+        seeds.update(range(lo, hi + 1))
+    return sorted(seeds)
+
+
+def git_commit() -> str | None:
+    """Commit of the checkout this package runs from, ``+dirty`` if tracked files differ from
+    it; ``None`` outside git. Run from a pinned ``git worktree``, it names that worktree's
+    commit, which is how long reproduction runs record the exact code they ran."""
+    here = Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=here, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file in the same folder, fsync and
+    ``os.replace``: readers see the old file or the whole new one, never a partial write.
+    NaN and inf are written as JSON's common extensions (``NaN``, ``Infinity``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1, allow_nan=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
