@@ -39,3 +39,22 @@ def test_version(capsys):
 def test_registry_entries_are_module_colon_function(entry):
     module, sep, attr = entry.partition(":")
     assert sep == ":" and module.startswith("pisces.") and attr.isidentifier()
+
+
+@pytest.mark.parametrize(
+    ("group", "verb"), [(g, v) for g, verbs in cli.COMMANDS.items() for v in verbs]
+)
+def test_every_registered_verb_builds_its_parser(group, verb):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    cli._load(cli.COMMANDS[group][verb][0])(parser)
+    assert callable(parser.get_default("func"))
+    parser.format_help()  # every option's help renders
+
+
+def test_verb_help_exits_cleanly(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["jumping", "train", "--help"])
+    assert exc.value.code == 0
+    assert "--preset" in capsys.readouterr().out
