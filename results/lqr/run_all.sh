@@ -2,7 +2,9 @@
 # Every run behind results/lqr (Table H.1 + control + GD + sweep). Resumable: rerun to finish.
 # Deviation from the presets (5000 iterations): 2000 iterations (spec §3: "training converges
 # well within 2000"), float32 for the large matrices (costs in float64), for CPU time.
-# Usage: results/lqr/run_all.sh A|B|C|D  (A and B ran side by side, then C after A, D after B).
+# Usage: results/lqr/run_all.sh A|B|C|D|E|F  (A and B side by side, then C after A, D after B;
+# E started by hand beside them, F after E; the l1 nd=10000 line of D was also started by
+# hand once F had finished).
 # Queues C and D were stopped at the time limit; the seed counts in table_h1.md are what finished.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,7 +28,9 @@ B)
     --lambdas 0 1 100 10000 100000 --no-progress --out results/lqr/sweep
   ;;
 C)  # second pass, after A: complete nd = 1000, then the preset's 5000 iterations at nd = 500
-  for m in psm overparam; do $P --preset $m --distractors 1000 --seeds 1-100 --out $R/${m}_nd1000; done
+  for m in psm overparam; do
+    $P --preset $m --distractors 1000 --seeds 1-100 --batch 10 --out $R/${m}_nd1000
+  done
   Q=".venv/bin/pisces lqr train --dtype float32 --no-progress"  # preset iterations (5000)
   for m in psm ipo random-penalty overparam; do
     $Q --preset $m --distractors 500 --seeds 1-100 --out results/lqr/runs5000/${m}_nd500
@@ -36,5 +40,18 @@ D)  # second pass, after B: more seeds at nd = 10000 (62 s / seed for overparam 
   for m in psm overparam; do $P --preset $m --distractors 10000 --seeds 1-10 --out $R/${m}_nd10000; done
   for m in ipo l1; do $P --preset $m --distractors 10000 --seeds 1-100 --out $R/${m}_nd10000; done
   for m in psm overparam; do $P --preset $m --distractors 10000 --seeds 1-100 --out $R/${m}_nd10000; done
+  ;;
+E)  # a first slice of the preset's 5000 iterations at nd = 500 (C continues these seeds)
+  Q=".venv/bin/pisces lqr train --dtype float32 --no-progress"
+  $Q --preset psm --distractors 500 --seeds 1-10 --out results/lqr/runs5000/psm_nd500
+  $Q --preset ipo --distractors 500 --seeds 1-25 --out results/lqr/runs5000/ipo_nd500
+  $Q --preset random-penalty --distractors 500 --seeds 1-10 \
+    --out results/lqr/runs5000/random-penalty_nd500
+  ;;
+F)  # after E: the sweep extended to λ = 1e6, then the preset's IPO (5000 its) on 100 seeds
+  .venv/bin/pisces lqr sweep --distractors 500 --seeds 1-3 --iterations 2000 --dtype float32 \
+    --lambdas 0 1 100 10000 100000 1000000 --no-progress --out results/lqr/sweep
+  .venv/bin/pisces lqr train --dtype float32 --no-progress --preset ipo --distractors 500 \
+    --seeds 1-100 --batch 25 --out results/lqr/runs5000/ipo_nd500
   ;;
 esac
