@@ -20,7 +20,6 @@ from pisces.envs.lqr import (
     uniform_orthogonal,
 )
 from pisces.experiments.lqr import train as lqr_train
-from pisces.experiments.lqr.cli import parse_seeds
 from pisces.experiments.lqr.config import LQRConfig, get_preset
 from pisces.experiments.lqr.pairs import psm_pairs
 
@@ -178,19 +177,6 @@ def test_l1_collapses_and_training_is_seeded():
     r1, r2 = lqr_train.train_batch(cfg, [1, 2]), lqr_train.train_batch(cfg, [1])
     assert r1[0]["test_error"] == r2[0]["test_error"]
     assert r1[0]["pairs_are_same_state"]
-
-
-@pytest.mark.parametrize(
-    "spec, seeds", [("1-3", [1, 2, 3]), ("1,3,5", [1, 3, 5]), ("2-3,7", [2, 3, 7])]
-)
-def test_parse_seeds(spec, seeds):
-    assert parse_seeds(spec) == seeds
-
-
-@pytest.mark.parametrize("spec", ["", "a", "3-1", "1-", "-2", "1,,2"])
-def test_parse_seeds_errors(spec):
-    with pytest.raises(ValueError):
-        parse_seeds(spec)
 
 
 def test_cli_train_resume_and_report(tmp_path, capsys):

@@ -7,14 +7,13 @@ import dataclasses
 import json
 import math
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from pisces.experiments.lqr.config import OPTIMIZERS, PRESETS, LQRConfig, get_preset
+from pisces.experiments.runs import git_commit, parse_seeds, write_json_atomic
 
 #: Table H.1 of the paper: (row, nd) -> (mean, std) of J_test − J* over 100 seeds.
 PAPER_TABLE_H1: dict[tuple[str, int], tuple[float, float]] = {
@@ -33,64 +32,11 @@ PAPER_TABLE_H1: dict[tuple[str, int], tuple[float, float]] = {
 }
 
 
-def parse_seeds(spec: str) -> list[int]:
-    """Parse ``"1-100"``, ``"1,3,5"`` or ``"1-3,7"`` into a sorted list of distinct seeds ≥ 0.
-
-    Raises:
-        ValueError: on an empty item, a non-integer, a reversed range or a negative seed.
-    """
-    seeds: set[int] = set()
-    if not spec or not spec.strip():
-        raise ValueError("empty seed spec; use e.g. 1-100 or 1,3,5")
-    for item in spec.split(","):
-        item = item.strip()
-        lo_s, dash, hi_s = item.partition("-")
-        try:
-            lo = int(lo_s)
-            hi = int(hi_s) if dash else lo
-        except ValueError:
-            raise ValueError(
-                f"bad seed item {item!r} in {spec!r}; use e.g. 1-100 or 1,3,5"
-            ) from None
-        if lo < 0 or hi < lo:
-            raise ValueError(f"bad seed range {item!r} in {spec!r}: need 0 <= start <= end")
-        seeds.update(range(lo, hi + 1))
-    return sorted(seeds)
-
-
 def _seeds_arg(spec: str) -> list[int]:
     try:
         return parse_seeds(spec)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def git_commit() -> str | None:
-    """The current git commit of the checkout (None outside git)."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).resolve().parent,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def write_json_atomic(path: Path, obj: object) -> None:
-    """Write ``obj`` as JSON to ``path`` via a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=1, allow_nan=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def seed_path(out: Path, seed: int) -> Path:
