@@ -12,7 +12,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pisces.experiments.lqr.config import OPTIMIZERS, PRESETS, LQRConfig, get_preset
+from pisces.experiments.lqr.config import (
+    ADAM_IMPLS,
+    EXECUTION_FIELDS,
+    OPTIMIZERS,
+    PRESETS,
+    LQRConfig,
+    get_preset,
+)
 from pisces.experiments.runs import git_commit, parse_seeds, write_json_atomic
 
 #: Table H.1 of the paper: (row, nd) -> (mean, std) of J_test − J* over 100 seeds.
@@ -55,11 +62,20 @@ def build_config(args: argparse.Namespace) -> LQRConfig:
         ("iterations", "iterations"),
         ("n_test_envs", "test_envs"),
         ("dtype", "dtype"),
+        ("adam_impl", "adam_impl"),
     ]:
         value = getattr(args, attr, None)
         if value is not None:
             changes[field] = value
     return cfg.replace(**changes)
+
+
+def same_config(old: dict | None, new: dict) -> bool:
+    """Whether a stored seed's config equals ``new``, ignoring :data:`EXECUTION_FIELDS`."""
+    if old is None:
+        return False
+    drop = lambda d: {k: v for k, v in d.items() if k not in EXECUTION_FIELDS}  # noqa: E731
+    return drop(old) == drop(new)
 
 
 def run_train(
@@ -88,7 +104,7 @@ def run_train(
         p = seed_path(out, s)
         if p.exists():
             old = json.loads(p.read_text())
-            if old.get("config") != cfg_dict:
+            if not same_config(old.get("config"), cfg_dict):
                 print(
                     f"pisces lqr train: {p} holds a different config; use another --out",
                     file=sys.stderr,
@@ -177,6 +193,12 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         choices=("float64", "float32"),
         default=None,
         help="precision of the large matrices (costs are always float64)",
+    )
+    parser.add_argument(
+        "--adam-impl",
+        choices=ADAM_IMPLS,
+        default=None,
+        help="Adam kernel (default fused; same update as reference up to rounding)",
     )
     parser.add_argument(
         "--batch",

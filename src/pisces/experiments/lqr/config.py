@@ -8,6 +8,10 @@ from dataclasses import dataclass
 METHODS = ("overparam", "ipo", "l1", "psm", "random-penalty")
 OPTIMIZERS = ("adam", "gd")
 DTYPES = ("float64", "float32")
+ADAM_IMPLS = ("fused", "reference")
+#: config fields that change how a run executes but not what it computes (beyond float
+#: rounding); resume does not compare them, and records written before they existed lack them.
+EXECUTION_FIELDS = ("adam_impl",)
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,19 @@ class LQRConfig:
     """A pair is aggregated when its PSM ≤ psm_tol × (largest PSM between the rollouts)."""
     dtype: str = "float64"
     """Precision of the large matrices (K1, W, optimizer state); costs are always float64."""
+    adam_impl: str = "fused"
+    """Adam kernel: ``fused`` (``torch.optim.Adam(fused=True)``: one pass over memory) or
+    ``reference`` (the update spelled out in tensor ops; the runs of ``results/lqr/`` made
+    before this field existed). They agree to float rounding; an execution detail, so resume
+    ignores it (see :data:`EXECUTION_FIELDS`)."""
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; choose from {list(METHODS)}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {OPTIMIZERS}")
+        if self.adam_impl not in ADAM_IMPLS:
+            raise ValueError(f"unknown adam_impl {self.adam_impl!r}; choose from {ADAM_IMPLS}")
         if self.dtype not in DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; choose from {DTYPES}")
         if self.init not in ("orthogonal", "gaussian"):
