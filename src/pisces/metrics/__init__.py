@@ -9,10 +9,18 @@ Pure NumPy/SciPy array functions (no agents, no environments):
   :func:`trajectory_pi_bisimulation`;
 * finite MDPs (:mod:`.finite`): :class:`FiniteMDP`, :func:`psm` (Eq. 3 / D.1 / D.3),
   :func:`pi_bisimulation` (Eq. 1), :func:`bisimulation` (Eq. C.1) and their operators;
+* deterministic finite MDPs (:mod:`.deterministic`): :class:`DeterministicMDP` (next-state
+  and reward tables) and :func:`deterministic_bisimulation` (Eq. C.1 without dense transition
+  tensors: capped fixed-point iteration, or exact backward induction for acyclic MDPs);
 * :func:`wasserstein1` (exact optimal transport, POT network simplex).
 """
 
 from pisces.metrics._fixed_point import MetricConvergenceWarning, MetricResult
+from pisces.metrics.deterministic import (
+    DeterministicMDP,
+    absorbing_heights,
+    deterministic_bisimulation,
+)
 from pisces.metrics.dist import (
     action_mismatch_cost,
     pairwise_l1_mean_actions,
@@ -37,12 +45,15 @@ from pisces.metrics.trajectory import (
 from pisces.metrics.wasserstein import wasserstein1
 
 __all__ = [
+    "DeterministicMDP",
     "FiniteMDP",
     "MetricConvergenceWarning",
     "MetricResult",
+    "absorbing_heights",
     "action_mismatch_cost",
     "bisimulation",
     "bisimulation_operator",
+    "deterministic_bisimulation",
     "pairwise_l1_mean_actions",
     "pairwise_total_variation",
     "pi_bisimulation",
