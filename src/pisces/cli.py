@@ -39,6 +39,10 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
             "pisces.experiments.jumping.cli:configure_report",
             "aggregate per-seed results beside the paper's Table 1 (Markdown)",
         ),
+        "bisim-transfer": (
+            "pisces.experiments.jumping.bisim_transfer:configure",
+            "Table 1's bisimulation-transfer baseline (tabular, no learning) per seed",
+        ),
     },
     "lqr": {
         "train": (
