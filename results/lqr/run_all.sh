@@ -2,7 +2,7 @@
 # Every run behind results/lqr (Table H.1 + control + GD + sweep). Resumable: rerun to finish.
 # Deviation from the presets (5000 iterations): 2000 iterations (spec §3: "training converges
 # well within 2000"), float32 for the large matrices (costs in float64), for CPU time.
-# Usage: results/lqr/run_all.sh A|B|C|D|E|F  (A and B side by side, then C after A, D after B;
+# Usage: results/lqr/run_all.sh A|B|C|D|E|F|G1|G2  (A and B side by side, then C after A, D after B;
 # E started by hand beside them, F after E; the l1 nd=10000 line of D was also started by
 # hand once F had finished).
 # Queues C and D were stopped at the time limit; the seed counts in table_h1.md are what finished.
@@ -53,5 +53,13 @@ F)  # after E: the sweep extended to λ = 1e6, then the preset's IPO (5000 its) 
     --lambdas 0 1 100 10000 100000 1000000 --no-progress --out results/lqr/sweep
   .venv/bin/pisces lqr train --dtype float32 --no-progress --preset ipo --distractors 500 \
     --seeds 1-100 --batch 25 --out results/lqr/runs5000/ipo_nd500
+  ;;
+G1|G2)  # session 2: finish nd = 10000 with the fused Adam kernel (default since 8e3555b; it
+  # equals the reference update to rounding, see results/lqr/README.md). Two lanes, nice 19.
+  # `nice` alone does not yield to the jumping runs: with kernel autogroups (setsid'd jobs),
+  # CPU is shared between sessions first and nice only ranks within one; lower the group.
+  echo 19 > /proc/self/autogroup 2>/dev/null || true
+  if [ "$1" = G1 ]; then ms="overparam ipo"; else ms="psm l1"; fi
+  for m in $ms; do $P --preset $m --distractors 10000 --seeds 1-100 --out $R/${m}_nd10000; done
   ;;
 esac
