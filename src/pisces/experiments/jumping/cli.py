@@ -15,7 +15,18 @@ seed, each with one thread (the faster layout on a small CPU).
 
 ``report`` reads the ``seed-*.json`` of each directory, groups them by (preset, grid) and
 prints mean (std), IQM and its 95% stratified-bootstrap CI beside the paper's Table 1 as
-Markdown.
+Markdown; runs with colored obstacles (the ``*-colors`` presets, or ``--colors``) go to a
+second table beside the paper's Table G.1, red and green % with the **standard error** the
+paper reports there.
+
+With colors (Table G.1)::
+
+    pisces jumping train --preset pse-colors --seeds 1-10 --out results/jumping/pse-colors
+
+each ``seed-<s>.json`` also holds ``test_solved_pct_red`` and ``test_solved_pct_green`` and
+per-color counts in ``final`` (``test_red_solved``, ``test_green_total``, …);
+``test_solved_pct`` is the red % there (the paper's headline, Fig. 4), and ``seed-<s>.png``
+shows the red tasks, ``seed-<s>-green.png`` the green ones.
 """
 
 from __future__ import annotations
@@ -51,6 +62,22 @@ PAPER_TABLE2: dict[str, tuple[float, float]] = {
     "PSM + ℓ2": (17.5, 8.4),
     "PSM + CME (G.5 hyperparameters)": (87.0, 10.1),
 }
+#: paper Table G.1 (colored obstacles, wide grid; % test tasks solved, mean (standard error)
+#: over 100 runs) by method: (red, green).
+PAPER_TABLE_G1: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "RandConv": ((6.2, 0.4), (99.6, 0.2)),
+    "Dropout and ℓ2 reg.": ((19.5, 0.2), (100.0, 0.0)),
+    "RandConv + PSEs": ((29.8, 1.3), (99.6, 0.2)),
+    "PSEs": ((37.9, 1.9), (100.0, 0.0)),
+}
+#: Table G.1 row of each colored run's preset (a white preset run with ``--colors`` keeps the
+#: Table G.3 hyperparameters, hence its own row).
+COLORS_ROWS: dict[str, str] = {
+    "dropout-l2-colors": "Dropout and ℓ2 reg.",
+    "pse-colors": "PSEs",
+    "randconv-colors": "RandConv",
+    "randconv-pse-colors": "RandConv + PSEs",
+}
 #: table row of each preset.
 PRESET_ROWS: dict[str, str] = {
     "dropout-l2": "Dropout and ℓ2 reg.",
@@ -82,9 +109,33 @@ def resolve_device(name: str) -> str:
 
 
 def _comparable(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Config fields that define a result (eval/log cadence and precision excluded)."""
+    """Config fields that define a result (eval/log cadence excluded); a field missing from
+    an older result takes its default (e.g. ``colors=False``), so old results still match."""
+    import dataclasses
+
     skip = {"eval_every", "log_every"}
-    return {k: v for k, v in cfg.items() if k not in skip}
+    full = {f.name: f.default for f in dataclasses.fields(JumpingConfig)} | cfg
+    return {k: v for k, v in full.items() if k not in skip}
+
+
+def describe(result: dict[str, Any]) -> str:
+    """One line for a finished seed: its test % (red and green with colors)."""
+    if result.get("colors"):
+        return (
+            f"{result['test_solved_pct_red']:.1f}% of red and "
+            f"{result['test_solved_pct_green']:.1f}% of green test tasks solved"
+        )
+    return f"{result['test_solved_pct']:.1f}% of test tasks solved"
+
+
+def _progress(counts: dict[str, Any]) -> dict[str, str]:
+    """Progress-bar fields of one evaluation's counts."""
+    if "test_green_solved_pct" in counts:
+        return {
+            "red%": f"{counts['test_red_solved_pct']:.1f}",
+            "green%": f"{counts['test_green_solved_pct']:.1f}",
+        }
+    return {"test%": f"{counts['test_solved_pct']:.1f}"}
 
 
 def save_solved_map(path: Path, result: dict[str, Any]) -> None:
@@ -93,15 +144,23 @@ def save_solved_map(path: Path, result: dict[str, Any]) -> None:
 
     from pisces.experiments.jumping import figures
 
-    title = (
-        f"{result['preset']}, {result['grid']} grid, seed {result['seed']}, "
-        f"epoch {result['epochs']}: {result['test_solved_pct']:.1f}% test solved"
-    )
-    fig = figures.plot_task_grid(
-        np.asarray(result["split"]), np.asarray(result["solved"], dtype=bool), title=title
-    )
-    fig.savefig(path)
-    figures.plt.close(fig)
+    maps = [(path, "", result["solved"], result["test_solved_pct"])]
+    if result.get("colors"):
+        green = path.with_name(f"{path.stem}-green{path.suffix}")
+        maps = [
+            (path, "red, ", result["solved"], result["test_solved_pct_red"]),
+            (green, "green, ", result["solved_green"], result["test_solved_pct_green"]),
+        ]
+    for target, color, solved, pct in maps:
+        title = (
+            f"{result['preset']}, {color}{result['grid']} grid, seed {result['seed']}, "
+            f"epoch {result['epochs']}: {pct:.1f}% test solved"
+        )
+        fig = figures.plot_task_grid(
+            np.asarray(result["split"]), np.asarray(solved, dtype=bool), title=title
+        )
+        fig.savefig(target)
+        figures.plt.close(fig)
 
 
 # ----------------------------------------------------------------------------- train
@@ -142,7 +201,7 @@ def run_seed(
             last = t.loss_log[-1]
             post = {"ce": f"{last['ce']:.3f}", "align": f"{last['align']:.3f}"}
         if t.evals:
-            post["test%"] = f"{t.evals[-1].counts['test_solved_pct']:.1f}"
+            post |= _progress(t.evals[-1].counts)
         bar.set_postfix(post, refresh=False)
 
     try:
@@ -186,7 +245,8 @@ def run_ensemble(
         bar.update(1)
         if e.members[0].evals:
             pct = [m.evals[-1].counts["test_solved_pct"] for m in e.members]
-            bar.set_postfix({"median test%": f"{sorted(pct)[len(pct) // 2]:.1f}"}, refresh=False)
+            label = "median red test%" if cfg.colors else "median test%"
+            bar.set_postfix({label: f"{sorted(pct)[len(pct) // 2]:.1f}"}, refresh=False)
 
     try:
         ens.run(on_epoch)
@@ -196,11 +256,11 @@ def run_ensemble(
     return [finish_seed(m, out, wall) for m in ens.members]
 
 
-def _worker(job: tuple[dict[str, Any], int, str, str]) -> tuple[int, float]:
+def _worker(job: tuple[dict[str, Any], int, str, str]) -> tuple[int, str]:
     cfg_dict, seed, out, device = job
     cfg = JumpingConfig(**cfg_dict).validate()
     result = run_seed(cfg, seed, Path(out), device, progress=False, threads=1)
-    return seed, float(result["test_solved_pct"])
+    return seed, describe(result)
 
 
 def load_results(directory: Path) -> list[dict[str, Any]]:
@@ -230,6 +290,15 @@ def write_summary(out: Path) -> dict[str, Any] | None:
         "mean_test_solved_pct": float(pct.mean()),
         "std_test_solved_pct": float(pct.std(ddof=1)) if len(pct) > 1 else None,
     }
+    if results[0].get("colors"):
+        summary["colors"] = True
+        for color in ("red", "green"):
+            x = np.array([r[f"test_solved_pct_{color}"] for r in results], dtype=float)
+            std = float(x.std(ddof=1)) if len(x) > 1 else None
+            summary[f"test_solved_pct_{color}"] = x.tolist()
+            summary[f"mean_test_solved_pct_{color}"] = float(x.mean())
+            summary[f"std_test_solved_pct_{color}"] = std
+            summary[f"sem_test_solved_pct_{color}"] = None if std is None else std / len(x) ** 0.5
     write_json_atomic(out / "summary.json", summary)
     return summary
 
@@ -240,6 +309,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "eval_every": args.eval_every,
         "loss_variant": args.loss_variant,
         "amp_bf16": True if args.bf16 else None,
+        "colors": True if args.colors else None,
     }
     return {k: v for k, v in names.items() if v is not None}
 
@@ -272,17 +342,18 @@ def train_command(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 2
-            print(f"seed {seed}: done ({done['test_solved_pct']:.1f}% test), skipped")
+            print(f"seed {seed}: done ({describe(done)}), skipped")
             continue
         todo.append(seed)
-    print(f"{cfg.preset} on {cfg.grid}: {cfg.source}; {cfg.epochs} epochs; device {device}")
+    task = "colored obstacles (red + green)" if cfg.colors else "white obstacle"
+    print(f"{cfg.preset} on {cfg.grid}, {task}: {cfg.source}; {cfg.epochs} epochs; device {device}")
     if args.ensemble and todo:
         for result in run_ensemble(cfg, todo, out, device):
-            print(f"seed {result['seed']}: {result['test_solved_pct']:.1f}% of test tasks solved")
+            print(f"seed {result['seed']}: {describe(result)}")
     elif args.workers == 1 or len(todo) <= 1:
         for seed in todo:
             result = run_seed(cfg, seed, out, device)
-            print(f"seed {seed}: {result['test_solved_pct']:.1f}% of test tasks solved")
+            print(f"seed {seed}: {describe(result)}")
     else:
         from tqdm import tqdm
 
@@ -290,17 +361,21 @@ def train_command(args: argparse.Namespace) -> int:
         jobs = [(cfg.to_dict(), s, str(out), device) for s in todo]
         with ctx.Pool(min(args.workers, len(todo))) as pool:
             bar = tqdm(total=len(jobs), desc=f"{cfg.preset}/{cfg.grid} seeds", unit="seed")
-            for seed, pct in pool.imap_unordered(_worker, jobs):
+            for seed, line in pool.imap_unordered(_worker, jobs):
                 bar.update(1)
-                bar.write(f"seed {seed}: {pct:.1f}% of test tasks solved")
+                bar.write(f"seed {seed}: {line}")
             bar.close()
     summary = write_summary(out)
     if summary is not None:
         n, median = len(summary["seeds"]), summary["median_test_solved_pct"]
-        print(
-            f"{n} seed(s) in {out}: median {median:.1f}% of test tasks solved "
+        what = "red test tasks" if summary.get("colors") else "test tasks"
+        line = (
+            f"{n} seed(s) in {out}: median {median:.1f}% of {what} solved "
             f"(mean {summary['mean_test_solved_pct']:.1f})"
         )
+        if summary.get("colors"):
+            line += f"; green: mean {summary['mean_test_solved_pct_green']:.1f}%"
+        print(line)
     return 0
 
 
@@ -316,6 +391,12 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         "--loss-variant", choices=("official", "paper"), default=None, help="CME variant"
     )
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (presets: fp32)")
+    parser.add_argument(
+        "--colors",
+        action="store_true",
+        help="colored obstacles (Table G.1) with a white preset's hyperparameters; the "
+        "*-colors presets (Table G.4) set it themselves",
+    )
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     parser.add_argument("--workers", type=int, default=1, help="processes, one seed each")
     parser.add_argument(
@@ -329,11 +410,44 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
 # ----------------------------------------------------------------------------- report
 
 
+def _format_se(s: Any, digits: int = 1) -> str:
+    """``mean (standard error), IQM iqm [lo, hi], n=N`` (the CI is of the IQM)."""
+    import math
+
+    def f(x: float) -> str:
+        return "–" if not math.isfinite(x) else f"{x:.{digits}f}"
+
+    lo, hi = s.iqm_ci
+    return f"{f(s.mean)} ({f(s.std / math.sqrt(s.n))}), IQM {f(s.iqm)} [{f(lo)}, {f(hi)}], n={s.n}"
+
+
+def table_g1(cells: dict[tuple[str, str], list[float]], *, seed: int, reps: int) -> str:
+    """Markdown Table G.1: per method, red and green % of test tasks, ours (mean (SE), IQM
+    [95% CI], n) beside the paper's mean (SE). ``cells``: (row, "red"/"green") → per-seed %."""
+    from pisces.analysis import stats
+
+    ours = stats.aggregate(cells, seed=seed, reps=reps)
+    rows = list(dict.fromkeys([k[0] for k in cells] + list(PAPER_TABLE_G1)))
+    header = ["Method", "red (ours)", "red (paper)", "green (ours)", "green (paper)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        line = [row]
+        for c, color in enumerate(("red", "green")):
+            s = ours.get((row, color))
+            line.append("–" if s is None else _format_se(s))
+            paper = PAPER_TABLE_G1.get(row)
+            line.append("–" if paper is None else f"{paper[c][0]:.1f} ({paper[c][1]:.1f})")
+        lines.append("| " + " | ".join(line) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def report_command(args: argparse.Namespace) -> int:
-    """``pisces jumping report``: Markdown table of ours vs the paper's Table 1."""
+    """``pisces jumping report``: Markdown tables of ours vs the paper's Table 1 (white
+    obstacle runs) and Table G.1 (colored obstacle runs)."""
     from pisces.analysis import stats
 
     cells: dict[tuple[str, str], list[float]] = {}
+    colored: dict[tuple[str, str], list[float]] = {}
     epochs: dict[tuple[str, str], set[int]] = {}
     for directory in args.dirs:
         results = load_results(Path(directory))
@@ -341,28 +455,58 @@ def report_command(args: argparse.Namespace) -> int:
             print(f"pisces jumping report: no seed-*.json in {directory}", file=sys.stderr)
             return 2
         for r in results:
-            key = (PRESET_ROWS.get(r["preset"], r["preset"]), r["grid"])
-            cells.setdefault(key, []).append(float(r["test_solved_pct"]))
+            if r.get("colors"):
+                row = COLORS_ROWS.get(r["preset"], f"{r['preset']} (--colors)")
+                if r["grid"] != "wide":
+                    row += f", {r['grid']} grid"
+                for color in ("red", "green"):
+                    pct = float(r[f"test_solved_pct_{color}"])
+                    colored.setdefault((row, color), []).append(pct)
+                key = (row, "colors")
+            else:
+                key = (PRESET_ROWS.get(r["preset"], r["preset"]), r["grid"])
+                cells.setdefault(key, []).append(float(r["test_solved_pct"]))
             epochs.setdefault(key, set()).add(int(r["epochs"]))
-    ours = stats.aggregate(cells, seed=args.bootstrap_seed, reps=args.reps)
-    rows = list(dict.fromkeys([k[0] for k in cells] + [k[0] for k in PAPER_TABLE1]))
-    columns = [g for g in GRIDS if any(k[1] == g for k in cells)]
-    paper: dict[tuple[str, str], tuple[float, float]] = {
-        k: v for k, v in PAPER_TABLE1.items() if k[1] in columns
-    }
-    for row, value in PAPER_TABLE2.items():
-        if (row, "wide") in cells:
-            paper[(row, "wide")] = value
-    print("% of test tasks solved at the final epoch: ours = mean (std), IQM [95% CI], n seeds;")
-    print(
-        f"paper = Table 1, mean (std) over 100 runs. Stratified bootstrap, {args.reps} reps, "
-        f"seed {args.bootstrap_seed}."
-    )
     short = {k: sorted(v) for k, v in epochs.items() if v != {2000}}
-    if short:
-        print(f"NOTE: not the full 2000-epoch protocol: {short}")
-    print()
-    print(stats.markdown_table(ours, paper, rows=rows, columns=columns), end="")
+    if cells:
+        ours = stats.aggregate(cells, seed=args.bootstrap_seed, reps=args.reps)
+        rows = list(dict.fromkeys([k[0] for k in cells] + [k[0] for k in PAPER_TABLE1]))
+        columns = [g for g in GRIDS if any(k[1] == g for k in cells)]
+        paper: dict[tuple[str, str], tuple[float, float]] = {
+            k: v for k, v in PAPER_TABLE1.items() if k[1] in columns
+        }
+        for row, value in PAPER_TABLE2.items():
+            if (row, "wide") in cells:
+                paper[(row, "wide")] = value
+        print(
+            "% of test tasks solved at the final epoch: ours = mean (std), IQM [95% CI], n seeds;"
+        )
+        print(
+            f"paper = Table 1, mean (std) over 100 runs. Stratified bootstrap, {args.reps} "
+            f"reps, seed {args.bootstrap_seed}."
+        )
+        white_short = {k: v for k, v in short.items() if k[1] != "colors"}
+        if white_short:
+            print(f"NOTE: not the full 2000-epoch protocol: {white_short}")
+        print()
+        print(stats.markdown_table(ours, paper, rows=rows, columns=columns), end="")
+    if colored:
+        if cells:
+            print()
+        print(
+            "Colored obstacles (Table G.1, trained on red + green tasks of the wide grid): "
+            "% of red and of green test tasks solved at the final epoch;"
+        )
+        print(
+            "ours = mean (standard error), IQM [95% CI], n seeds; paper = Table G.1, mean "
+            f"(standard error) over 100 runs. Stratified bootstrap, {args.reps} reps, seed "
+            f"{args.bootstrap_seed}."
+        )
+        colors_short = {k[0]: v for k, v in short.items() if k[1] == "colors"}
+        if colors_short:
+            print(f"NOTE: not the full 2000-epoch protocol: {colors_short}")
+        print()
+        print(table_g1(colored, seed=args.bootstrap_seed, reps=args.reps), end="")
     return 0
 
 

@@ -12,6 +12,12 @@ commands, which ran ``training_helpers.contrastive_loss`` with ``--use_coupling_
 (β = 0.01 is passed but inert). ``loss_variant="paper"`` (Eq. 4: one direction, Γ-weighted
 with β) is available as an override. The stretch presets ``randconv-{psm,bisim}-{cme,l2}``
 follow **Table G.5** (Table 2 ablation, wide grid, with RandConv).
+
+The ``*-colors`` presets reproduce **Table G.1** (jumping task with red and green obstacles,
+paper §5.3) with the hyperparameters of **Table G.4**; ``pse-colors`` is also the official
+colored launch command of spec §8. With ``colors=True`` the run trains on the RED and GREEN
+data of the 18 training tasks (2016 states, 8 steps an epoch), draws its alignment pairs from
+the RED data only and evaluates both colors (spec §3.2, §4.5, §6.3, §7).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 GRIDS = ("wide", "narrow", "random")
+#: how RandConv treats the RGB frames of the colored task (see ``JumpingConfig.rand_conv_rgb``).
+RAND_CONV_RGB = ("mix", "per-channel")
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,8 @@ class JumpingConfig:
     grid: Literal["wide", "narrow", "random"] = "wide"
     """Training grid (spec §2): 18 tasks; ``random`` draws them from the run seed."""
     epochs: int = 2000
-    """Training epochs; one epoch = ``len(train states) // batch_size + 1`` steps (= 4)."""
+    """Training epochs; one epoch = ``len(train states) // batch_size + 1`` steps (4 for the
+    white task's 1008 states, 8 for the colored task's 2016)."""
     batch_size: int = 256
     """Imitation (cross-entropy) batch [samples], class-balanced 50/50 JUMP/RIGHT per sample."""
     learning_rate: float = 1e-2
@@ -49,6 +58,14 @@ class JumpingConfig:
     """Dropout rate on the 256-d representation before the policy layer (training only)."""
     rand_conv: bool = False
     """RandConv augmentation on the input, in training and at evaluation (§6.6)."""
+    rand_conv_rgb: Literal["mix", "per-channel"] = "mix"
+    """RandConv on the colored task's 6-channel input (two RGB frames; ignored otherwise).
+    ``mix``: one random 2×2 kernel mapping 3 → 3 channels (fan 12), shared by both frames, as
+    Lee et al. 2020's RandConv on RGB images: it re-colors the obstacle, which is what paper
+    Fig. G.6 shows ("RandConv forces the agent to ignore color"). ``per-channel``: the official
+    layer (one output channel, 2×2, fan 4) applied to each of the 6 channels separately, which
+    never mixes colors. The official code fed a 5-D (B, 60, 60, 3, 2) tensor instead, whose
+    2×2 kernel then spans (column, color) and also mixes neighbouring colors (spec §9.5)."""
     rand_conv_p_identity: float = 0.1
     """Probability that one RandConv call is the identity (per call, not per sample)."""
     eval_mc_passes: int = 5
@@ -81,6 +98,11 @@ class JumpingConfig:
     """Reduce the loss metrics to the host every this many steps [steps]."""
     amp_bf16: bool = False
     """bfloat16 autocast for the forward passes (presets: fp32)."""
+    colors: bool = False
+    """Colored obstacles (Table G.1, official ``--use_colors``): train on RED + GREEN optimal
+    data of the training tasks (GREEN labels are all RIGHT), 6-channel inputs, alignment pairs
+    and their PSM from the RED trajectories only, evaluation of both colors on all 286 tasks
+    (GREEN: solved iff no JUMP at indices 0 … p−5)."""
 
     def validate(self) -> JumpingConfig:
         """Raise ``ValueError`` naming the first incompatible or out-of-range option."""
@@ -117,6 +139,20 @@ class JumpingConfig:
             errors.append("coupling_weights applies to loss_variant='official' only")
         if self.coupling_weights and self.embedding != "cme":
             errors.append("coupling_weights applies to the CME loss only (embedding='cme')")
+        if self.rand_conv_rgb not in RAND_CONV_RGB:
+            errors.append(
+                f"rand_conv_rgb must be one of {RAND_CONV_RGB}, got {self.rand_conv_rgb!r}"
+            )
+        elif self.rand_conv_rgb != "mix" and not (self.colors and self.rand_conv):
+            errors.append(
+                f"rand_conv_rgb={self.rand_conv_rgb!r} applies to colors=True with rand_conv=True "
+                "only (the white task has one channel per frame)"
+            )
+        if self.preset.endswith("-colors") and not self.colors:
+            errors.append(
+                f"preset {self.preset!r} is a colored-obstacle preset; it needs colors=True "
+                f"(use preset {self.preset.removesuffix('-colors')!r} for the white task)"
+            )
         if errors:
             raise ValueError("invalid JumpingConfig: " + "; ".join(errors))
         return self
@@ -132,9 +168,16 @@ class JumpingConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def rand_conv_channels(self) -> int:
+        """Channels per frame that one RandConv kernel maps (3 for ``colors`` with ``mix``)."""
+        return 3 if self.colors and self.rand_conv_rgb == "mix" else 1
+
 
 _G3 = "paper Table G.3 (Table 1 runs)"
 _README = "official README launch command (spec §8)"
+_G4 = "paper Table G.4 (Table G.1 runs, colored obstacles)"
+_README_COLORS = "the official colored launch command (spec §8, --use_colors)"
 #: Evaluation intervals [epochs], chosen so evaluation adds < 10 % to a run. Idle-machine
 #: timings (benchmarks/results/bench_jumping_train.md, one thread): an evaluation costs 5.9 s
 #: with RandConv (5 passes) and 0.85 s without; 8000 steps cost 1480 s (randconv-pse), 1360 s
@@ -146,6 +189,20 @@ _EVAL_RANDCONV_PSE = 100
 _EVAL_RANDCONV = 200
 _EVAL_PSE = 20
 _EVAL_DROPOUT = 25
+#: Colored task: 8 steps an epoch (16000 a run) and 5577 red + 8151 green states evaluated.
+#: Timed with one thread under ``nice -n 10`` while two training processes held both cores
+#: (``JumpingTrainer(make_config(preset), 0)``: a warm-up epoch, then 2 timed epochs; a
+#: warm-up evaluation, then 1 timed); CPU seconds, which for the white references matched
+#: the idle wall times above (randconv-pse 0.187 s/step, 5.1 s/evaluation; dropout-l2 0.119 s,
+#: 0.89 s). Step / evaluation: randconv-pse-colors 0.347 s / 42.9 s, randconv-colors
+#: 0.206 s / 40.6 s, pse-colors 0.238 s / 4.4 s, dropout-l2-colors 0.140 s / 3.3 s.
+#: Evaluation relative to the steps' time: randconv-pse-colors 10 x 42.9 s = 7.7 %,
+#: randconv-colors 4 x 40.6 s = 4.9 %, pse-colors 50 x 4.4 s = 5.8 %, dropout-l2-colors
+#: 50 x 3.3 s = 7.4 % (wall-clock ratios under that load: 6.4 %, 8.2 %, 5.7 %, 7.4 %).
+_EVAL_RANDCONV_PSE_COLORS = 200
+_EVAL_RANDCONV_COLORS = 500
+_EVAL_PSE_COLORS = 40
+_EVAL_DROPOUT_COLORS = 40
 
 
 PRESETS: dict[str, JumpingConfig] = {
@@ -222,6 +279,45 @@ PRESETS: dict[str, JumpingConfig] = {
         embedding="l2",
         rand_conv=True,
         eval_every=_EVAL_RANDCONV_PSE,
+    ),
+    # Table G.1 (jumping task with colored obstacles, wide grid): Table G.4 hyperparameters.
+    "dropout-l2-colors": JumpingConfig(
+        preset="dropout-l2-colors",
+        source=f"{_G4}: lr 4e-3, l2 4.3e-4, dropout 0.3; colors",
+        learning_rate=4e-3,
+        l2_reg=4.3e-4,
+        dropout=0.3,
+        colors=True,
+        eval_every=_EVAL_DROPOUT_COLORS,
+    ),
+    "pse-colors": JumpingConfig(
+        preset="pse-colors",
+        source=f"{_G4} and {_README_COLORS}: lr 6e-3, l2 7e-5, temperature 0.5, alpha 5, "
+        "soft_coupling_temperature 0.01 (inert: no --use_coupling_weights), no RandConv; colors",
+        learning_rate=6e-3,
+        l2_reg=7e-5,
+        temperature=0.5,
+        alpha=5.0,
+        colors=True,
+        eval_every=_EVAL_PSE_COLORS,
+    ),
+    "randconv-colors": JumpingConfig(
+        preset="randconv-colors",
+        source=f"{_G4}: lr 5e-3, RandConv; colors",
+        learning_rate=5e-3,
+        rand_conv=True,
+        colors=True,
+        eval_every=_EVAL_RANDCONV_COLORS,
+    ),
+    "randconv-pse-colors": JumpingConfig(
+        preset="randconv-pse-colors",
+        source=f"{_G4}: lr 2.6e-3, temperature 0.5, alpha 5, RandConv; colors",
+        learning_rate=2.6e-3,
+        temperature=0.5,
+        alpha=5.0,
+        rand_conv=True,
+        colors=True,
+        eval_every=_EVAL_RANDCONV_PSE_COLORS,
     ),
 }
 

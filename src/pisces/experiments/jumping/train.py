@@ -21,6 +21,15 @@ Evaluation (spec §7): greedy actions on the 56 stored optimal states of each of
 tasks (softmax averaged over ``eval_mc_passes`` RandConv draws, one per task and pass),
 scored by :func:`pisces.envs.jumping.solved_from_actions`.
 
+Colored obstacles (``cfg.colors``, Table G.1; spec §1.6, §3.2, §4.5, §7, §9.5): inputs are
+two RGB frames concatenated into 6 channels (not the official 5-D tensor); the training set is
+the RED then the GREEN optimal data of the training tasks (2 × 18 × 56 = 2016 states, the 18
+JUMP labels all RED, so an epoch is 2016 // 256 + 1 = 8 steps); the class-balanced sampler
+keeps the official meaning (JUMP with probability 1/2, else a uniform non-JUMP state of either
+color); alignment pairs and their metric come from the RED trajectories only; every
+evaluation scores RED and GREEN on all 286 tasks, each (color, task) its own RandConv draw,
+GREEN by its own rule (solved iff no JUMP at indices 0 … p−5).
+
 Randomness: three generators derived from the run seed with :class:`numpy.random.SeedSequence`:
 initialisation (CPU, so CPU and CUDA runs start from the same weights), training draws
 (batches, pairs, RandConv, dropout) and evaluation (re-seeded from ``(seed, epoch)`` at every
@@ -33,7 +42,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,13 +55,17 @@ from pisces.envs.jumping import (
     TEST,
     TRAIN,
     VALIDATION,
+    optimal_actions,
     optimal_trajectories,
+    render_frames,
+    simulate,
     solved_from_actions,
     stack_frames,
     task_index,
     task_split,
     training_tasks,
 )
+from pisces.envs.jumping.core import GREEN, color_code
 from pisces.envs.jumping.data import JUMP_OFFSET
 from pisces.experiments.jumping.config import JumpingConfig
 from pisces.losses import cme_loss, cosine_similarity_matrix, l2_embedding_loss
@@ -63,6 +76,11 @@ from pisces.networks.randconv import sample_kernels
 #: names of the per-step loss values, in the order of the metrics buffer.
 LOSS_NAMES = ("loss", "ce", "align", "weight_decay")
 SPLITS = (TRAIN, VALIDATION, TEST)
+#: obstacle colors of a run, in the official order (``imitation_data`` keys; RED first).
+WHITE_COLORS = ("white",)
+RED_GREEN = ("red", "green")
+#: the GREEN rule reads the actions at indices 0 … p − GREEN_TOUCH_OFFSET (the first touch).
+GREEN_TOUCH_OFFSET = 5
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -98,6 +116,47 @@ def _all_task_inputs(exit_bonus: float) -> tuple[np.ndarray, np.ndarray, np.ndar
     return stack_frames(codes), traj.actions, traj.rewards
 
 
+def _colored_codes(color: str, tasks: np.ndarray, length: int = EPISODE_LENGTH) -> np.ndarray:
+    """Stacked RGB inputs of the first ``length`` optimal states as uint8 codes (2·value).
+
+    Args:
+        color: "red" or "green".
+        tasks: (N,) int rows of ``ALL_TASKS``.
+        length: states per task, from t = 0 (only these frames are rendered).
+
+    Returns:
+        (N, length, 60, 60, 6) uint8: channels previous R, G, B, current R, G, B (spec §9.5).
+        Rendered 22 tasks at a time, so the float frames never exceed ~55 MB.
+    """
+    tasks = np.asarray(tasks, dtype=np.int64)
+    out = np.empty((len(tasks), length, 60, 60, 6), dtype=np.uint8)
+    for lo in range(0, len(tasks), 22):
+        p, f = ALL_TASKS[tasks[lo : lo + 22]].T
+        trace = simulate(p, f, optimal_actions(p, color), color)
+        frames = render_frames(trace.params, trace.x[:, :length], trace.y[:, :length])
+        out[lo : lo + 22] = stack_frames(np.rint(frames * 2).astype(np.uint8))
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _colored_train_codes(color: str, tasks: tuple[int, ...]) -> np.ndarray:
+    """:func:`_colored_codes` of whole trajectories of training tasks (cached: ~22 MB each)."""
+    return _colored_codes(color, np.asarray(tasks, dtype=np.int64))
+
+
+@functools.lru_cache(maxsize=4)
+def _colored_eval_inputs(color: str, prefix: bool) -> np.ndarray:
+    """uint8 codes (M, 60, 60, 6) of the states :func:`evaluated_states` lists (cached)."""
+    task, time_index = evaluated_states(prefix, color)
+    out = np.empty((len(task), 60, 60, 6), dtype=np.uint8)
+    for lo in range(0, len(ALL_TASKS), 22):
+        sel = (task >= lo) & (task < lo + 22)
+        ids = np.arange(lo, min(lo + 22, len(ALL_TASKS)))
+        codes = _colored_codes(color, ids, int(time_index[sel].max()) + 1)
+        out[sel] = codes[task[sel] - lo, time_index[sel]]
+    return out
+
+
 def pair_metrics(
     actions: np.ndarray, rewards: np.ndarray, *, metric: str, gamma: float
 ) -> np.ndarray:
@@ -120,17 +179,24 @@ def pair_metrics(
 class JumpingData:
     """Everything a run needs, on its device.
 
+    ``C`` is the input's channel count: 2 (two grey frames) or, with colors, 6 (two RGB
+    frames); ``n_c`` the number of colors (1 = white, or 2 = red then green).
+
     Attributes:
         split: (286,) "train"/"validation"/"test" per task of ``ALL_TASKS``.
-        eval_inputs: (M, 60, 60, 2) uint8, 2 × the stacked frames (values 0, 1, 2) of the
-            evaluated states: by default only the states the §7 rule reads (see
-            :func:`evaluated_states`), M = 5577; all 286 × 56 = 16016 with ``eval_prefix=False``.
+        eval_inputs: (M, 60, 60, C) uint8, 2 × the stacked frames (values 0, 1, 2) of the
+            evaluated states, color-major: by default only the states the §7 rule reads (see
+            :func:`evaluated_states`), M = 5577 for white, 5577 + 8151 for red + green; all
+            n_c × 286 × 56 with ``eval_prefix=False``.
         eval_task, eval_time: (M,) int64 task (``ALL_TASKS`` row) and time index of each.
-        train_obs: (K·56, 60, 60, 2) float32, the training states, task-major.
-        train_actions: (K·56,) int64 labels (0 = RIGHT, 1 = JUMP).
+        eval_color: (M,) int64 index into ``colors`` of each evaluated state.
+        train_obs: (n_c·K·56, 60, 60, C) float32, the training states, color- then task-major.
+        train_actions: (n_c·K·56,) int64 labels (0 = RIGHT, 1 = JUMP; all GREEN labels 0).
         jump_index, right_index: int64 indices into ``train_obs`` of each class.
-        pair_metric: (K, K, 56, 56) float32 metric between training trajectories.
+        pair_metric: (K, K, 56, 56) float32 metric between the (RED, with colors) training
+            trajectories.
         num_tasks: K, the number of training tasks (18; duplicates kept for "random").
+        colors: the run's colors, ("white",) or ("red", "green").
     """
 
     split: np.ndarray
@@ -143,22 +209,35 @@ class JumpingData:
     right_index: torch.Tensor
     pair_metric: torch.Tensor
     num_tasks: int
+    eval_color: torch.Tensor
+    colors: tuple[str, ...] = WHITE_COLORS
 
     @property
     def traj_obs(self) -> torch.Tensor:
-        """(K, 56, 60, 60, 2) view of ``train_obs``."""
-        return self.train_obs.view(self.num_tasks, EPISODE_LENGTH, *self.train_obs.shape[1:])
+        """(K, 56, 60, 60, C) view of the first color's training states: the trajectories of
+        the alignment pairs (white, or RED only with colors: spec §4.5)."""
+        first = self.train_obs[: self.num_tasks * EPISODE_LENGTH]
+        return first.view(self.num_tasks, EPISODE_LENGTH, *self.train_obs.shape[1:])
 
 
-def evaluated_states(prefix: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def evaluated_states(
+    prefix: bool = True, color: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(task, time) of the states an evaluation queries, task-major: two (M,) int64 arrays.
 
-    The §7 rule for white tasks reads the greedy actions at indices ``0 … p − 14`` only (the
-    actions after the jump are ignored), so with ``prefix=True`` only those ``p − 13`` states
-    per task are evaluated (5577 instead of 16016: 2.9× less work, the same solved map); the
+    The §7 rule for white and red tasks reads the greedy actions at indices ``0 … p − 14``
+    only (the actions after the jump are ignored), so with ``prefix=True`` only those
+    ``p − 13`` states per task are evaluated (5577 instead of 16016: 2.9× less work, the same
+    solved map); for green tasks it reads indices ``0 … p − 5`` (``p − 4`` states, 8151). The
     unqueried actions are set to RIGHT, which the rule ignores.
     """
-    lengths = ALL_TASKS[:, 0] - JUMP_OFFSET + 1 if prefix else np.full(len(ALL_TASKS), 56)
+    p = ALL_TASKS[:, 0]
+    if not prefix:
+        lengths = np.full(len(ALL_TASKS), EPISODE_LENGTH)
+    elif color_code(color) == GREEN:
+        lengths = p - GREEN_TOUCH_OFFSET + 1
+    else:
+        lengths = p - JUMP_OFFSET + 1
     task = np.repeat(np.arange(len(ALL_TASKS)), lengths)
     time_index = np.concatenate([np.arange(n) for n in lengths])
     return task.astype(np.int64), time_index.astype(np.int64)
@@ -168,6 +247,8 @@ def build_data(
     cfg: JumpingConfig, seed: int, device: torch.device, *, eval_prefix: bool = True
 ) -> JumpingData:
     """Imitation data, splits and pair metrics of ``cfg.grid`` (seeded for "random")."""
+    if cfg.colors:
+        return _build_colored_data(cfg, seed, device, eval_prefix=eval_prefix)
     inputs, actions, rewards = _all_task_inputs(float(cfg.exit_bonus))
     eval_task, eval_time = evaluated_states(eval_prefix)
     train = training_tasks(cfg.grid, seed)
@@ -187,6 +268,44 @@ def build_data(
         right_index=torch.nonzero(train_actions == 0)[:, 0].to(device),
         pair_metric=torch.from_numpy(metric).to(device),
         num_tasks=k,
+        eval_color=torch.zeros(len(eval_task), dtype=torch.int64, device=device),
+    )
+
+
+def _build_colored_data(
+    cfg: JumpingConfig, seed: int, device: torch.device, *, eval_prefix: bool
+) -> JumpingData:
+    """:func:`build_data` with colors: RED + GREEN training data (official ``training_data``
+    order: every RED state, then every GREEN state), RED pairs, both colors evaluated."""
+    train = training_tasks(cfg.grid, seed)
+    ids = task_index(train[:, 0], train[:, 1])
+    k = len(ids)
+    obs, labels, evals = [], [], []
+    for c, color in enumerate(RED_GREEN):
+        codes = _colored_train_codes(color, tuple(int(i) for i in ids))
+        obs.append(codes.reshape(k * EPISODE_LENGTH, 60, 60, 6))
+        labels.append(optimal_actions(train[:, 0], color).reshape(-1))
+        task, time_index = evaluated_states(eval_prefix, color)
+        evals.append((task, time_index, np.full(len(task), c)))
+    red = optimal_trajectories(train, "red", exit_bonus=float(cfg.exit_bonus))
+    metric = pair_metrics(red.actions, red.rewards, metric=cfg.metric, gamma=cfg.gamma)
+    train_obs = torch.from_numpy(np.concatenate(obs))
+    train_actions = torch.from_numpy(np.concatenate(labels)).long()
+    eval_task, eval_time, eval_color = (np.concatenate(v) for v in zip(*evals, strict=True))
+    eval_inputs = np.concatenate([_colored_eval_inputs(c, eval_prefix) for c in RED_GREEN])
+    return JumpingData(
+        split=task_split(cfg.grid, seed, no_validation=cfg.no_validation),
+        eval_inputs=torch.from_numpy(eval_inputs).to(device),
+        eval_task=torch.from_numpy(eval_task).to(device),
+        eval_time=torch.from_numpy(eval_time).to(device),
+        train_obs=(train_obs.float() * 0.5).to(device),
+        train_actions=train_actions.to(device),
+        jump_index=torch.nonzero(train_actions == 1)[:, 0].to(device),
+        right_index=torch.nonzero(train_actions == 0)[:, 0].to(device),
+        pair_metric=torch.from_numpy(metric).to(device),
+        num_tasks=k,
+        eval_color=torch.from_numpy(eval_color).long().to(device),
+        colors=RED_GREEN,
     )
 
 
@@ -230,7 +349,8 @@ class StepBatch:
         obs: (B + 2·56, 60, 60, C) the CE batch then trajectories x and y (or (B, …) if α = 0).
         labels: (B,) int64 actions of the CE batch.
         metric: (56, 56) metric between the two trajectories, or None if α = 0.
-        kernels: (G, c, c, 2, 2) RandConv draws (G = 3, or 1 if α = 0), or None.
+        kernels: (G, c, c, 2, 2) RandConv draws (G = 3, or 1 if α = 0; c = 3 for colors with
+            ``rand_conv_rgb="mix"``, else 1), or None.
         keep: (B, 256) bool dropout keep-mask, or None without dropout.
     """
 
@@ -256,6 +376,7 @@ def sample_step(data: JumpingData, cfg: JumpingConfig, generator: torch.Generato
         kernels = sample_kernels(
             1 + 2 * (cfg.alpha > 0),
             generator=generator,
+            channels_per_frame=cfg.rand_conv_channels,
             p_identity=cfg.rand_conv_p_identity,
             device=dev,
         )
@@ -390,6 +511,7 @@ def greedy_actions(
     generator: torch.Generator,
     chunk: int = 512,
     amp_bf16: bool = False,
+    channels_per_frame: int = 1,
 ) -> torch.Tensor:
     """Greedy actions on stored states: JUMP iff mean softmax p(JUMP) > p(RIGHT), strictly.
 
@@ -399,6 +521,7 @@ def greedy_actions(
     Args:
         inputs: (M, 60, 60, C) uint8 codes (2 × value) or float inputs.
         group: (M,) int64 group (task) of each state, in ``[0, num_groups)``.
+        channels_per_frame: channels one RandConv kernel maps (see :func:`sample_kernels`).
 
     Returns:
         (M,) bool on the device (True = JUMP).
@@ -413,7 +536,11 @@ def greedy_actions(
         kernels = None
         if rand_conv:
             kernels = sample_kernels(
-                num_groups, generator=generator, p_identity=p_identity, device=dev
+                num_groups,
+                generator=generator,
+                channels_per_frame=channels_per_frame,
+                p_identity=p_identity,
+                device=dev,
             )
         for lo in range(0, m, chunk):
             x = inputs[lo : lo + chunk]
@@ -426,16 +553,34 @@ def greedy_actions(
     return probs[:, 1] > probs[:, 0]
 
 
-def split_counts(solved: np.ndarray, split: np.ndarray) -> dict[str, Any]:
-    """Solved counts, totals and % per split, e.g. ``test_solved``, ``test_total``, ``..._pct``."""
+def split_counts(solved: np.ndarray, split: np.ndarray, suffix: str = "") -> dict[str, Any]:
+    """Solved counts, totals and % per split, e.g. ``test_solved``, ``test_total``, ``..._pct``
+    (``test_red_solved``, … with ``suffix="_red"``)."""
     out: dict[str, Any] = {}
     for name in SPLITS:
         mask = split == name
         total = int(mask.sum())
         count = int(solved[mask].sum())
-        out[f"{name}_solved"] = count
-        out[f"{name}_total"] = total
-        out[f"{name}_solved_pct"] = 100.0 * count / total if total else None
+        out[f"{name}{suffix}_solved"] = count
+        out[f"{name}{suffix}_total"] = total
+        out[f"{name}{suffix}_solved_pct"] = 100.0 * count / total if total else None
+    return out
+
+
+def color_counts(by_color: dict[str, np.ndarray], split: np.ndarray) -> dict[str, Any]:
+    """:func:`split_counts` of a run's colors.
+
+    White: the plain keys. Colors: per color ``{split}_{color}_solved``/``_total``/
+    ``_solved_pct`` (the official ``eval/{split}_{COLOR}_solved``, as counts and %), and the
+    plain keys repeat RED's: the paper's headline number (Fig. 4, "evaluate generalization on
+    unseen red tasks"). The official unsuffixed ``eval/{split}_solved`` is the sum RED + GREEN
+    (``{split}_red_solved + {split}_green_solved``).
+    """
+    if tuple(by_color) == WHITE_COLORS:
+        return split_counts(by_color["white"], split)
+    out = split_counts(by_color["red"], split)
+    for color, solved in by_color.items():
+        out.update(split_counts(solved, split, suffix=f"_{color}"))
     return out
 
 
@@ -444,11 +589,16 @@ def split_counts(solved: np.ndarray, split: np.ndarray) -> dict[str, Any]:
 
 @dataclass
 class EvalRecord:
+    """One evaluation. ``solved``: (286,) bool of the headline color (white, or red);
+    ``by_color``: color → (286,) bool for every color of the run; ``counts``:
+    :func:`color_counts`."""
+
     epoch: int
     step: int
     solved: np.ndarray
     counts: dict[str, Any]
     seconds: float
+    by_color: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class JumpingTrainer:
@@ -469,7 +619,9 @@ class JumpingTrainer:
         self.streams = SeedStreams.from_seed(self.seed)
         self.data = build_data(cfg, self.seed, self.device, eval_prefix=eval_prefix)
         init_gen = torch.Generator().manual_seed(self.streams.init)
-        self.net = JumpingNetwork(init_gen, dropout=cfg.dropout).to(self.device)
+        self.net = JumpingNetwork(
+            init_gen, in_channels=self.data.train_obs.shape[-1], dropout=cfg.dropout
+        ).to(self.device)
         self.net.train()
         fused = self.device.type in ("cpu", "cuda")
         self.optimizer = torch.optim.Adam(
@@ -538,29 +690,36 @@ class JumpingTrainer:
         """Evaluate the current policy on all 286 tasks (seeded from ``(seed, epoch)``)."""
         start = time.perf_counter()
         self.eval_generator.manual_seed(self.streams.eval_seed(self.epoch))
+        colors, eval_color = self.data.colors, self.data.eval_color
         jump = greedy_actions(
             self.net,
             self.data.eval_inputs,
-            self.data.eval_task,
-            num_groups=len(ALL_TASKS),
+            eval_color * len(ALL_TASKS) + self.data.eval_task,  # one draw per (color, task)
+            num_groups=len(colors) * len(ALL_TASKS),
             rand_conv=self.cfg.rand_conv,
             passes=self.cfg.eval_mc_passes,
             p_identity=self.cfg.rand_conv_p_identity,
             generator=self.eval_generator,
             chunk=self.eval_chunk,
             amp_bf16=self.cfg.amp_bf16,
+            channels_per_frame=self.cfg.rand_conv_channels,
         )
         actions = torch.zeros(
-            (len(ALL_TASKS), EPISODE_LENGTH), dtype=torch.long, device=jump.device
+            (len(colors), len(ALL_TASKS), EPISODE_LENGTH), dtype=torch.long, device=jump.device
         )
-        actions[self.data.eval_task, self.data.eval_time] = jump.long()
-        solved = solved_from_actions(actions.cpu().numpy(), ALL_TASKS[:, 0])
+        actions[eval_color, self.data.eval_task, self.data.eval_time] = jump.long()
+        actions_np = actions.cpu().numpy()
+        by_color = {
+            color: solved_from_actions(actions_np[c], ALL_TASKS[:, 0], color)
+            for c, color in enumerate(colors)
+        }
         record = EvalRecord(
             epoch=self.epoch,
             step=self.step,
-            solved=solved,
-            counts=split_counts(solved, self.data.split),
+            solved=by_color[colors[0]],
+            counts=color_counts(by_color, self.data.split),
             seconds=time.perf_counter() - start,
+            by_color=by_color,
         )
         self.evals.append(record)
         return record
@@ -588,13 +747,21 @@ class JumpingTrainer:
     def result(self) -> dict[str, Any]:
         """JSON-ready record of the run (config, curves, final counts, per-task solved map)."""
         final = self.evals[-1]
-        return {
+        out: dict[str, Any] = {
             "preset": self.cfg.preset,
             "grid": self.cfg.grid,
             "seed": self.seed,
             "epochs": self.epoch,
             "steps": self.step,
+            "colors": self.cfg.colors,
+            # white: % of the 268 test tasks; colors: RED test % (the paper's headline).
             "test_solved_pct": final.counts["test_solved_pct"],
+        }
+        if self.cfg.colors:
+            for color in RED_GREEN:
+                out[f"test_solved_pct_{color}"] = final.counts[f"test_{color}_solved_pct"]
+            out["solved_green"] = final.by_color["green"].astype(int).tolist()
+        return out | {
             "final": final.counts,
             "solved": final.solved.astype(int).tolist(),
             "split": self.data.split.tolist(),
