@@ -203,3 +203,12 @@ def test_cli_rejects_unknown_grid(tmp_path, capsys):
     args = ["jumping", "bisim-transfer", "--grid", "diagonal", "--out", str(tmp_path)]
     assert main(args) == 2
     assert "unknown grid" in capsys.readouterr().err
+
+
+def test_report_puts_it_on_the_papers_row(wide_run, capsys):
+    capsys.readouterr()
+    assert main(["jumping", "report", str(wide_run), "--reps", "200"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| Bisimulation transfer"))
+    assert "17.9 (0.0)" in row and "n=2" in row  # ours and the paper's, one row
+    assert "NOTE" not in out  # no learning: epochs = 0 is not a short run

@@ -80,6 +80,7 @@ COLORS_ROWS: dict[str, str] = {
 }
 #: table row of each preset.
 PRESET_ROWS: dict[str, str] = {
+    "bisim-transfer": "Bisimulation transfer",
     "dropout-l2": "Dropout and ℓ2 reg.",
     "pse": "PSEs",
     "randconv": "RandConv",
@@ -89,6 +90,9 @@ PRESET_ROWS: dict[str, str] = {
     "randconv-bisim-cme": "π*-bisim + CME",
     "randconv-bisim-l2": "π*-bisim + ℓ2",
 }
+
+#: baselines that do no learning (``epochs = 0`` in their results): never "short" runs.
+NO_TRAINING = frozenset({"bisim-transfer"})
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -466,7 +470,8 @@ def report_command(args: argparse.Namespace) -> int:
             else:
                 key = (PRESET_ROWS.get(r["preset"], r["preset"]), r["grid"])
                 cells.setdefault(key, []).append(float(r["test_solved_pct"]))
-            epochs.setdefault(key, set()).add(int(r["epochs"]))
+            if r["preset"] not in NO_TRAINING:
+                epochs.setdefault(key, set()).add(int(r["epochs"]))
     short = {k: sorted(v) for k, v in epochs.items() if v != {2000}}
     if cells:
         ours = stats.aggregate(cells, seed=args.bootstrap_seed, reps=args.reps)
