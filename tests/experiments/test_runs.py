@@ -9,6 +9,7 @@ import re
 import pytest
 
 from pisces.experiments import runs
+from pisces.experiments.jumping.config import JumpingConfig, make_config
 
 
 @pytest.mark.parametrize(
@@ -65,3 +66,38 @@ def test_write_json_atomic_keeps_old_file_on_failure(tmp_path):
         runs.write_json_atomic(path, {"bad": object()})
     assert json.loads(path.read_text()) == {"ok": True}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_parse_overrides_converts_to_the_field_types():
+    got = runs.parse_overrides(
+        ["alpha=2", "epochs=7", "rand_conv=TRUE", "metric=bisim", "dropout=0", " beta = 0.5 "],
+        JumpingConfig,
+    )
+    assert got == {
+        "alpha": 2.0,
+        "epochs": 7,
+        "rand_conv": True,
+        "metric": "bisim",
+        "dropout": 0.0,
+        "beta": 0.5,
+    }
+    assert type(got["epochs"]) is int and type(got["alpha"]) is float
+    assert runs.parse_overrides(None, JumpingConfig) == {}
+    cfg = make_config("pse", **got)
+    assert (cfg.alpha, cfg.epochs, cfg.rand_conv, cfg.metric) == (2.0, 7, True, "bisim")
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("alpha", "not FIELD=VALUE"),
+        ("=3", "not FIELD=VALUE"),
+        ("nope=1", "unknown field 'nope'"),
+        ("epochs=1.5", "epochs takes int"),
+        ("rand_conv=maybe", "true or false"),
+        ("grid=diagonal", "grid must be one of"),
+    ],
+)
+def test_parse_overrides_rejects_bad_items(item, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        runs.parse_overrides([item], JumpingConfig)

@@ -3,10 +3,12 @@ a result, and atomic JSON writes (a killed run never leaves a half-written resul
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import tempfile
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +75,46 @@ def write_json_atomic(path: Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def parse_overrides(items: list[str] | None, config_class: type) -> dict[str, Any]:
+    """``["alpha=5", "rand_conv=true"]`` → ``{"alpha": 5.0, "rand_conv": True}``.
+
+    Each item is ``FIELD=VALUE`` for a field of the dataclass ``config_class``; the value is
+    converted to the field's annotated type (``bool``: true/false/1/0/yes/no; ``int``,
+    ``float``, ``str`` and ``Literal`` choices as text). The config's own validation then
+    checks ranges and combinations.
+
+    Raises:
+        ValueError: naming the item, for a missing ``=``, an unknown field (the message lists
+            the fields) or a value that does not convert.
+    """
+    hints = typing.get_type_hints(config_class)
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    out: dict[str, Any] = {}
+    for item in items or []:
+        name, eq, text = item.partition("=")
+        name, text = name.strip(), text.strip()
+        if not eq or not name:
+            raise ValueError(f"override {item!r} is not FIELD=VALUE")
+        if name not in fields:
+            raise ValueError(f"unknown field {name!r} in {item!r}; fields: {sorted(fields)}")
+        kind = hints[name]
+        if typing.get_origin(kind) is typing.Literal:
+            choices = typing.get_args(kind)
+            if text not in choices:
+                raise ValueError(f"{name} must be one of {list(choices)}, got {text!r}")
+            out[name] = text
+        elif kind is bool:
+            lowered = text.lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(f"{name} takes true or false, got {text!r}")
+            out[name] = lowered in ("true", "1", "yes")
+        elif kind in (int, float, str):
+            try:
+                out[name] = kind(text)
+            except ValueError:
+                raise ValueError(f"{name} takes {kind.__name__}, got {text!r}") from None
+        else:
+            raise ValueError(f"field {name!r} ({kind}) cannot be set from the command line")
+    return out

@@ -17,6 +17,11 @@ from pisces import cli
         (["--preset", "pse", "--seeds", "3-1"], "reversed"),
         (["--preset", "pse", "--seeds", "x"], "bad seeds spec"),
         (["--preset", "pse", "--epochs", "0"], "epochs must be >= 1"),
+        (["--preset", "pse", "--set", "alpah=1"], "unknown field 'alpah'"),
+        (["--preset", "pse", "--set", "alpha"], "not FIELD=VALUE"),
+        (["--preset", "pse", "--set", "alpha=-1"], "alpha and l2_reg must be >= 0"),
+        (["--preset", "pse", "--set", "metric=cosine"], "metric must be one of"),
+        (["--preset", "pse", "--set", "epochs=3", "--epochs", "2"], "both as an option"),
     ],
 )
 def test_clear_errors(tmp_path, capsys, argv, message):
@@ -48,6 +53,8 @@ def test_tiny_run_writes_a_valid_result_and_resumes(tmp_path, capsys):
     assert cli.main([*argv, "--out", str(out)]) == 0  # rerun: the finished seed is skipped
     assert "seed 1: done" in capsys.readouterr().out
     assert cli.main([*argv[:-1], "2", "--out", str(out)]) == 2  # other config, same --out
+    assert "different configuration" in capsys.readouterr().err
+    assert cli.main([*argv, "--out", str(out), "--set", "dropout=0.1"]) == 2  # --set counts
     assert "different configuration" in capsys.readouterr().err
 
     assert cli.main(["jumping", "report", str(out), "--reps", "200"]) == 0

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from pisces.experiments.jumping.config import GRIDS, PRESETS, JumpingConfig, make_config
-from pisces.experiments.runs import git_commit, parse_seeds, write_json_atomic
+from pisces.experiments.runs import git_commit, parse_overrides, parse_seeds, write_json_atomic
 
 #: paper Table 1 (% test tasks solved, mean (std) over 100 runs) by (method, grid).
 PAPER_TABLE1: dict[tuple[str, str], tuple[float, float]] = {
@@ -315,7 +315,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "amp_bf16": True if args.bf16 else None,
         "colors": True if args.colors else None,
     }
-    return {k: v for k, v in names.items() if v is not None}
+    named = {k: v for k, v in names.items() if v is not None}
+    generic = parse_overrides(args.set, JumpingConfig)
+    both = sorted(set(named) & set(generic))
+    if both:
+        raise ValueError(f"{both} given both as an option and with --set")
+    return {**named, **generic}
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -400,6 +405,13 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="colored obstacles (Table G.1) with a white preset's hyperparameters; the "
         "*-colors presets (Table G.4) set it themselves",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="override any JumpingConfig field of the preset, e.g. --set alpha=2 "
+        "--set temperature=0.1 (repeatable; recorded in each seed's config)",
     )
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     parser.add_argument("--workers", type=int, default=1, help="processes, one seed each")
