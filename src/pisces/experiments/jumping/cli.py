@@ -13,6 +13,14 @@ run is resumed by running the same command again; a result made with a different
 configuration is an error (pick another ``--out``). ``--workers N`` runs one process per
 seed, each with one thread (the faster layout on a small CPU).
 
+``--save-model`` also writes ``seed-<s>.pt`` (the trained network, its config, seed, epoch
+and commit; see :mod:`pisces.experiments.jumping.checkpoint`) just before each seed's JSON,
+for the per-seed, ``--workers`` and ``--ensemble`` paths alike. It is off by default (runs
+are committed; a checkpoint is ~4 MB). A seed that finished without a checkpoint is **not**
+retrained by a rerun with ``--save-model`` (that would replace a result that may be
+committed): the rerun skips it and says so on stderr; delete its ``seed-<s>.json`` (or use
+another ``--out``) to retrain it with a checkpoint.
+
 ``report`` reads the ``seed-*.json`` of each directory, groups them by (preset, grid) and
 prints mean (std), IQM and its 95% stratified-bootstrap CI beside the paper's Table 1 as
 Markdown; runs with colored obstacles (the ``*-colors`` presets, or ``--colors``) go to a
@@ -178,8 +186,10 @@ def run_seed(
     *,
     progress: bool = True,
     threads: int | None = None,
+    save_model: bool = False,
 ) -> dict[str, Any]:
-    """Train and evaluate one seed; write its JSON (atomically) and PNG; return the result."""
+    """Train and evaluate one seed; write its JSON (atomically) and PNG, and with
+    ``save_model`` its checkpoint ``seed-<s>.pt`` first; return the result."""
     import torch
     from tqdm import tqdm
 
@@ -212,11 +222,17 @@ def run_seed(
         trainer.run(on_epoch)
     finally:
         bar.close()
-    return finish_seed(trainer, out, time.time() - start)
+    return finish_seed(trainer, out, time.time() - start, save_model=save_model)
 
 
-def finish_seed(trainer: Any, out: Path, wall_seconds: float) -> dict[str, Any]:
-    """Write a finished seed's JSON (atomically) and PNG; return its result record."""
+def finish_seed(
+    trainer: Any, out: Path, wall_seconds: float, *, save_model: bool = False
+) -> dict[str, Any]:
+    """Write a finished seed's JSON (atomically) and PNG; return its result record.
+
+    With ``save_model`` the network is saved to ``seed-<s>.pt`` first (atomically), so a seed
+    whose JSON exists always has its checkpoint; the JSON then names it under ``checkpoint``.
+    """
     import torch
 
     result = trainer.result()
@@ -225,6 +241,20 @@ def finish_seed(trainer: Any, out: Path, wall_seconds: float) -> dict[str, Any]:
     result["threads"] = torch.get_num_threads()
     result["wall_seconds"] = wall_seconds
     seed = result["seed"]
+    if save_model:
+        from pisces.experiments.jumping.checkpoint import checkpoint_path, save_checkpoint
+
+        ckpt = save_checkpoint(
+            checkpoint_path(out, seed),
+            trainer.net,
+            trainer.cfg,
+            seed=seed,
+            epoch=trainer.epoch,
+            step=trainer.step,
+            test_solved_pct=result["test_solved_pct"],
+            git_commit=result["git_commit"],
+        )
+        result["checkpoint"] = ckpt.name
     write_json_atomic(seed_path(out, seed), result)
     try:
         save_solved_map(out / f"seed-{seed:03d}.png", result)
@@ -234,9 +264,10 @@ def finish_seed(trainer: Any, out: Path, wall_seconds: float) -> dict[str, Any]:
 
 
 def run_ensemble(
-    cfg: JumpingConfig, seeds: list[int], out: Path, device: str
+    cfg: JumpingConfig, seeds: list[int], out: Path, device: str, *, save_model: bool = False
 ) -> list[dict[str, Any]]:
-    """Train ``seeds`` together in one program (vmapped; for GPUs); write every seed."""
+    """Train ``seeds`` together in one program (vmapped; for GPUs); write every seed (and, with
+    ``save_model``, one plain per-seed checkpoint each, from the synced member networks)."""
     from tqdm import tqdm
 
     from pisces.experiments.jumping.ensemble import EnsembleTrainer
@@ -257,13 +288,15 @@ def run_ensemble(
     finally:
         bar.close()
     wall = time.time() - start
-    return [finish_seed(m, out, wall) for m in ens.members]
+    return [finish_seed(m, out, wall, save_model=save_model) for m in ens.members]
 
 
-def _worker(job: tuple[dict[str, Any], int, str, str]) -> tuple[int, str]:
-    cfg_dict, seed, out, device = job
+def _worker(job: tuple[dict[str, Any], int, str, str, bool]) -> tuple[int, str]:
+    cfg_dict, seed, out, device, save_model = job
     cfg = JumpingConfig(**cfg_dict).validate()
-    result = run_seed(cfg, seed, Path(out), device, progress=False, threads=1)
+    result = run_seed(
+        cfg, seed, Path(out), device, progress=False, threads=1, save_model=save_model
+    )
     return seed, describe(result)
 
 
@@ -352,22 +385,29 @@ def train_command(args: argparse.Namespace) -> int:
                 )
                 return 2
             print(f"seed {seed}: done ({describe(done)}), skipped")
+            if args.save_model and not path.with_suffix(".pt").exists():
+                print(
+                    f"pisces jumping train: seed {seed} finished without --save-model, so it "
+                    f"has no {path.with_suffix('.pt').name} and is not retrained; delete "
+                    f"{path} (or use another --out) to retrain it with a checkpoint",
+                    file=sys.stderr,
+                )
             continue
         todo.append(seed)
     task = "colored obstacles (red + green)" if cfg.colors else "white obstacle"
     print(f"{cfg.preset} on {cfg.grid}, {task}: {cfg.source}; {cfg.epochs} epochs; device {device}")
     if args.ensemble and todo:
-        for result in run_ensemble(cfg, todo, out, device):
+        for result in run_ensemble(cfg, todo, out, device, save_model=args.save_model):
             print(f"seed {result['seed']}: {describe(result)}")
     elif args.workers == 1 or len(todo) <= 1:
         for seed in todo:
-            result = run_seed(cfg, seed, out, device)
+            result = run_seed(cfg, seed, out, device, save_model=args.save_model)
             print(f"seed {seed}: {describe(result)}")
     else:
         from tqdm import tqdm
 
         ctx = multiprocessing.get_context("spawn")
-        jobs = [(cfg.to_dict(), s, str(out), device) for s in todo]
+        jobs = [(cfg.to_dict(), s, str(out), device, args.save_model) for s in todo]
         with ctx.Pool(min(args.workers, len(todo))) as pool:
             bar = tqdm(total=len(jobs), desc=f"{cfg.preset}/{cfg.grid} seeds", unit="seed")
             for seed, line in pool.imap_unordered(_worker, jobs):
@@ -419,6 +459,12 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         "--ensemble",
         action="store_true",
         help="train all seeds in one program (vmapped, for a GPU); exclusive with --workers",
+    )
+    parser.add_argument(
+        "--save-model",
+        action="store_true",
+        help="also write each seed's trained network to seed-<s>.pt (~4 MB; off by default; "
+        "a seed already finished without one is skipped with a note, not retrained)",
     )
     parser.set_defaults(func=train_command)
 
