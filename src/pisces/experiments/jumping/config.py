@@ -18,6 +18,10 @@ paper §5.3) with the hyperparameters of **Table G.4**; ``pse-colors`` is also t
 colored launch command of spec §8. With ``colors=True`` the run trains on the RED and GREEN
 data of the 18 training tasks (2016 states, 8 steps an epoch), draws its alignment pairs from
 the RED data only and evaluates both colors (spec §3.2, §4.5, §6.3, §7).
+
+Figure 5 (paper §5.4, PSEs from ε-suboptimal policies) is ``randconv-pse`` on the wide grid
+with ``psm_epsilon`` in {0, 0.1, …, 0.5} (``--set psm_epsilon=…``); ``psm_epsilon_mode``
+chooses how that PSM is computed (:mod:`pisces.experiments.jumping.epsilon_psm`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 GRIDS = ("wide", "narrow", "random")
+#: readings of "PSM of ε-suboptimal policies" (paper §5.4, Fig. 5); the first is the default.
+#: See :mod:`pisces.experiments.jumping.epsilon_psm` for each one and the choice.
+PSM_EPSILON_MODES = ("exact", "tv", "sampled")
+#: ε = 0.5 is the uniform random policy, the end of Figure 5's range.
+MAX_PSM_EPSILON = 0.5
 #: how RandConv treats the RGB frames of the colored task (see ``JumpingConfig.rand_conv_rgb``).
 RAND_CONV_RGB = ("mix", "per-channel")
 
@@ -98,6 +107,25 @@ class JumpingConfig:
     """Reduce the loss metrics to the host every this many steps [steps]."""
     amp_bf16: bool = False
     """bfloat16 autocast for the forward passes (presets: fp32)."""
+    psm_epsilon: float = 0.0
+    """ε of the ε-suboptimal policies whose PSM picks the alignment positives (paper §5.4,
+    Figure 5): the optimal action with probability 1 − ε, the other one with probability ε.
+    0 = the optimal policy (Table 1; the metric is then exactly the one without this field),
+    0.5 = the uniform random policy. Range [0, 0.5], the paper's: beyond 0.5 the
+    "suboptimal" action would become the greedy one (and ``"sampled"`` at ε and 1 − ε give
+    the same PSMs in distribution: flipping every label leaves the 0/1 cost unchanged). The
+    imitation (CE) labels stay optimal for every ε, as in the paper. Needs ``metric="psm"``
+    and ``alpha > 0``."""
+    psm_epsilon_mode: Literal["exact", "tv", "sampled"] = "exact"
+    """How the PSM of the ε-policies is computed (ignored at ``psm_epsilon = 0``):
+    ``exact`` = Prop. D.3's PSM of the stochastic ε-policies on each task's tabular MDP
+    (TV + γ·W1 over the two-point next-state distributions), on the optimal-trajectory
+    states; ``tv`` = TV between the ε-policies' action distributions along the stored
+    optimal trajectories (= |1 − 2ε| · d*); ``sampled`` = one per-run draw of ε-labels on
+    the optimal states in the official 0/1 cost. The paper's code for Figure 5 is not
+    public; ``exact`` is the default because it is the metric §5.4 reasons with (Prop. D.3)
+    and, like ``tv``, keeps Figure 5's shape (flat to 0.4, collapse at 0.5), which
+    ``sampled`` does not (:mod:`pisces.experiments.jumping.epsilon_psm`)."""
     colors: bool = False
     """Colored obstacles (Table G.1, official ``--use_colors``): train on RED + GREEN optimal
     data of the training tasks (GREEN labels are all RIGHT), 6-channel inputs, alignment pairs
@@ -147,6 +175,22 @@ class JumpingConfig:
             errors.append(
                 f"rand_conv_rgb={self.rand_conv_rgb!r} applies to colors=True with rand_conv=True "
                 "only (the white task has one channel per frame)"
+            )
+        eps = self.psm_epsilon
+        if not (isinstance(eps, int | float) and 0.0 <= eps <= MAX_PSM_EPSILON):
+            errors.append(
+                f"psm_epsilon must be in [0, {MAX_PSM_EPSILON}] (0 = optimal policy, 0.5 = "
+                f"uniform random: paper §5.4), got {eps!r}"
+            )
+        elif eps > 0 and (self.metric != "psm" or self.alpha <= 0):
+            errors.append(
+                "psm_epsilon > 0 changes the PSM of the alignment loss: it needs metric='psm' "
+                f"and alpha > 0 (got metric={self.metric!r}, alpha={self.alpha})"
+            )
+        if self.psm_epsilon_mode not in PSM_EPSILON_MODES:
+            errors.append(
+                f"psm_epsilon_mode must be one of {PSM_EPSILON_MODES}, "
+                f"got {self.psm_epsilon_mode!r}"
             )
         if self.preset.endswith("-colors") and not self.colors:
             errors.append(

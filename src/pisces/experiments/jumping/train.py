@@ -6,7 +6,9 @@ Per optimizer step (all on the device, no host synchronisation):
   probability 1/2, then uniform within the class) → cross-entropy of the policy logits;
 * if ``alpha > 0``: one ordered pair ``(i, j)``, ``i ≠ j``, of training tasks, all 56 states
   of both optimal trajectories → alignment loss between their embeddings with the
-  precomputed metric ``D[i, j]`` (PSM with γ = 0.999, or π*-bisimulation):
+  precomputed metric ``D[i, j]`` (PSM with γ = 0.999, or π*-bisimulation; with
+  ``psm_epsilon > 0`` the PSM of ε-suboptimal policies, paper Fig. 5, while the imitation
+  labels stay optimal):
   CME on the 64-d projection (:func:`pisces.losses.cme_loss` on cosine similarities) or
   ℓ2 on the 256-d representation (:func:`pisces.losses.l2_embedding_loss`);
 * ``loss = CE + α · alignment + l2_reg · mean_v(Σ v² / 2)`` over all trainable tensors;
@@ -68,6 +70,7 @@ from pisces.envs.jumping import (
 from pisces.envs.jumping.core import GREEN, color_code
 from pisces.envs.jumping.data import JUMP_OFFSET
 from pisces.experiments.jumping.config import JumpingConfig
+from pisces.experiments.jumping.epsilon_psm import epsilon_pair_psm
 from pisces.losses import cme_loss, cosine_similarity_matrix, l2_embedding_loss
 from pisces.metrics import action_mismatch_cost, trajectory_pi_bisimulation, trajectory_psm
 from pisces.networks.jumping import REPRESENTATION_DIM, JumpingNetwork
@@ -175,6 +178,34 @@ def pair_metrics(
     return np.asarray(d, dtype=np.float32)
 
 
+def run_pair_metric(
+    cfg: JumpingConfig,
+    seed: int,
+    tasks: np.ndarray,
+    actions: np.ndarray,
+    rewards: np.ndarray,
+    color: str | None = None,
+) -> np.ndarray:
+    """The run's (K, K, 56, 56) float32 pair metric between its training trajectories.
+
+    :func:`pair_metrics` of the optimal actions/rewards, unless ``cfg.psm_epsilon > 0``: then
+    the PSM of ε-suboptimal policies (paper §5.4, Fig. 5;
+    :func:`~pisces.experiments.jumping.epsilon_psm.epsilon_pair_psm`, mode
+    ``cfg.psm_epsilon_mode``, seeded by the run ``seed``). ``tasks``: (K, 2) (obstacle,
+    floor) in training order; ``actions``/``rewards``: their (K, 56) optimal trajectories.
+    """
+    if cfg.psm_epsilon > 0:
+        return epsilon_pair_psm(
+            tasks,
+            cfg.psm_epsilon,
+            mode=cfg.psm_epsilon_mode,
+            gamma=cfg.gamma,
+            seed=seed,
+            color=color,
+        )
+    return pair_metrics(actions, rewards, metric=cfg.metric, gamma=cfg.gamma)
+
+
 @dataclass
 class JumpingData:
     """Everything a run needs, on its device.
@@ -194,7 +225,8 @@ class JumpingData:
         train_actions: (n_c·K·56,) int64 labels (0 = RIGHT, 1 = JUMP; all GREEN labels 0).
         jump_index, right_index: int64 indices into ``train_obs`` of each class.
         pair_metric: (K, K, 56, 56) float32 metric between the (RED, with colors) training
-            trajectories.
+            trajectories (:func:`run_pair_metric`: optimal-policy PSM or π*-bisimulation, or
+            the PSM of ε-suboptimal policies with ``cfg.psm_epsilon > 0``).
         num_tasks: K, the number of training tasks (18; duplicates kept for "random").
         colors: the run's colors, ("white",) or ("red", "green").
     """
@@ -256,7 +288,7 @@ def build_data(
     k = len(ids)
     train_obs = torch.from_numpy(inputs[ids].reshape(k * EPISODE_LENGTH, *inputs.shape[2:]))
     train_actions = torch.from_numpy(actions[ids].reshape(-1)).long()
-    metric = pair_metrics(actions[ids], rewards[ids], metric=cfg.metric, gamma=cfg.gamma)
+    metric = run_pair_metric(cfg, seed, train, actions[ids], rewards[ids])
     return JumpingData(
         split=task_split(cfg.grid, seed, no_validation=cfg.no_validation),
         eval_inputs=torch.from_numpy(inputs[eval_task, eval_time]).to(device),
@@ -288,7 +320,7 @@ def _build_colored_data(
         task, time_index = evaluated_states(eval_prefix, color)
         evals.append((task, time_index, np.full(len(task), c)))
     red = optimal_trajectories(train, "red", exit_bonus=float(cfg.exit_bonus))
-    metric = pair_metrics(red.actions, red.rewards, metric=cfg.metric, gamma=cfg.gamma)
+    metric = run_pair_metric(cfg, seed, train, red.actions, red.rewards, color="red")
     train_obs = torch.from_numpy(np.concatenate(obs))
     train_actions = torch.from_numpy(np.concatenate(labels)).long()
     eval_task, eval_time, eval_color = (np.concatenate(v) for v in zip(*evals, strict=True))
