@@ -31,6 +31,10 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
             "pisces.experiments.jumping.figures:configure",
             "the 26x11 task grid (train/validation/test) and an example frame (PNG)",
         ),
+        "embeddings": (
+            "pisces.experiments.jumping.embeddings:configure",
+            "Figure 3: UMAP of checkpoints' representations + cross-task alignment score",
+        ),
         "train": (
             "pisces.experiments.jumping.cli:configure_train",
             "train and evaluate a preset on a grid for a range of seeds",
