@@ -420,9 +420,13 @@ def make_figure(
 
 
 def _default_label(record: dict[str, Any], cfg: JumpingConfig) -> str:
-    pct = record.get("test_solved_pct")
-    tail = "" if pct is None else f", {pct:.0f}% test"
-    return f"{cfg.preset} (seed {record['seed']}, {record['epoch']} ep{tail})"
+    return f"{cfg.preset} (seed {record['seed']}, {record['epoch']} ep)"
+
+
+def _panel_title(label: str, layer: str, score: float, test_pct: float | None) -> str:
+    """Panel title: the label, then the layer drawn, its alignment and the model's test %."""
+    tail = "" if test_pct is None else f", {test_pct:.1f}% test solved"
+    return f"{label}\n{layer}: alignment {score:.2f}{tail}"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -563,7 +567,9 @@ def run(args: argparse.Namespace) -> int:
                 n_epochs=args.umap_epochs,
             )
             models[-1]["umap_seconds"] = time.perf_counter() - start
-            title = f"{label}\n{drawn}, alignment {scores[drawn]['alignment']:.2f}"
+            title = _panel_title(
+                label, drawn, scores[drawn]["alignment"], record.get("test_solved_pct")
+            )
             panels.append((title, xy))
     out_json = args.json or args.out.with_suffix(".json")
     umap_info: dict[str, Any] = {"used": not args.no_figure}
