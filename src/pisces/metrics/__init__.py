@@ -11,7 +11,9 @@ Pure NumPy/SciPy array functions (no agents, no environments):
   :func:`pi_bisimulation` (Eq. 1), :func:`bisimulation` (Eq. C.1) and their operators;
 * deterministic finite MDPs (:mod:`.deterministic`): :class:`DeterministicMDP` (next-state
   and reward tables) and :func:`deterministic_bisimulation` (Eq. C.1 without dense transition
-  tensors: capped fixed-point iteration, or exact backward induction for acyclic MDPs);
+  tensors: capped fixed-point iteration, or exact backward induction for acyclic MDPs) and
+  :func:`deterministic_psm` (:mod:`.deterministic_psm`: the PSM of stochastic policies on
+  deterministic MDPs, Eq. D.3, two-point transport in closed form);
 * :func:`wasserstein1` (exact optimal transport, POT network simplex).
 """
 
@@ -21,6 +23,7 @@ from pisces.metrics.deterministic import (
     absorbing_heights,
     deterministic_bisimulation,
 )
+from pisces.metrics.deterministic_psm import deterministic_psm, two_point_w1
 from pisces.metrics.dist import (
     action_mismatch_cost,
     pairwise_l1_mean_actions,
@@ -54,6 +57,7 @@ __all__ = [
     "bisimulation",
     "bisimulation_operator",
     "deterministic_bisimulation",
+    "deterministic_psm",
     "pairwise_l1_mean_actions",
     "pairwise_total_variation",
     "pi_bisimulation",
@@ -65,5 +69,6 @@ __all__ = [
     "trajectory_pi_bisimulation",
     "trajectory_psm",
     "trajectory_psm_fixed_point",
+    "two_point_w1",
     "wasserstein1",
 ]

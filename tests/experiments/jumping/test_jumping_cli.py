@@ -66,3 +66,24 @@ def test_tiny_run_writes_a_valid_result_and_resumes(tmp_path, capsys):
 def test_report_on_an_empty_directory_is_an_error(tmp_path, capsys):
     assert cli.main(["jumping", "report", str(tmp_path)]) == 2
     assert "no seed-*.json" in capsys.readouterr().err
+
+
+def test_report_keeps_overridden_runs_off_the_presets_row(tmp_path, capsys):
+    """A ``--set`` run (here ε-suboptimal PSM) gets its own row, labelled by the override."""
+    from pisces.experiments.jumping.config import make_config
+
+    for name, cfg, pct in [
+        ("plain", make_config("randconv-pse"), 80.0),
+        ("eps", make_config("randconv-pse", psm_epsilon=0.5), 40.0),
+    ]:
+        (tmp_path / name).mkdir()
+        record = {"preset": "randconv-pse", "grid": "wide", "seed": 1, "epochs": 2000}
+        record |= {"test_solved_pct": pct, "config": cfg.to_dict()}
+        (tmp_path / name / "seed-001.json").write_text(json.dumps(record))
+    args = ["jumping", "report", str(tmp_path / "plain"), str(tmp_path / "eps"), "--reps", "100"]
+    assert cli.main(args) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "RandConv + PSEs" in line]
+    plain = next(r for r in rows if r.startswith("| RandConv + PSEs |"))
+    eps = next(r for r in rows if "[psm_epsilon=0.5]" in r)
+    assert "80.0" in plain and "40.0" not in plain and "87.0 (10.1)" in plain
+    assert "40.0" in eps and "80.0" not in eps

@@ -130,6 +130,21 @@ def _comparable(cfg: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in full.items() if k not in skip}
 
 
+def overrides_label(result: dict[str, Any]) -> str:
+    """`` [field=value, ...]``: the config fields where a result departs from its preset (e.g.
+    ``--set psm_epsilon=0.5``), so that the report never pools them with the preset's row.
+    Grid, epochs (noted separately) and ``colors`` (its own table) are not listed; ``""`` for
+    a plain preset run, a no-learning baseline or an unknown preset."""
+    preset = result.get("preset")
+    if preset in NO_TRAINING or preset not in PRESETS or "config" not in result:
+        return ""
+    base = _comparable(PRESETS[preset].to_dict())
+    got = _comparable(result["config"])
+    ignore = {"preset", "source", "grid", "epochs", "colors"}
+    diffs = [f"{k}={got[k]}" for k in sorted(got) if k not in ignore and got[k] != base.get(k)]
+    return f" [{', '.join(diffs)}]" if diffs else ""
+
+
 def describe(result: dict[str, Any]) -> str:
     """One line for a finished seed: its test % (red and green with colors)."""
     if result.get("colors"):
@@ -519,6 +534,7 @@ def report_command(args: argparse.Namespace) -> int:
         for r in results:
             if r.get("colors"):
                 row = COLORS_ROWS.get(r["preset"], f"{r['preset']} (--colors)")
+                row += overrides_label(r)
                 if r["grid"] != "wide":
                     row += f", {r['grid']} grid"
                 for color in ("red", "green"):
@@ -526,7 +542,7 @@ def report_command(args: argparse.Namespace) -> int:
                     colored.setdefault((row, color), []).append(pct)
                 key = (row, "colors")
             else:
-                key = (PRESET_ROWS.get(r["preset"], r["preset"]), r["grid"])
+                key = (PRESET_ROWS.get(r["preset"], r["preset"]) + overrides_label(r), r["grid"])
                 cells.setdefault(key, []).append(float(r["test_solved_pct"]))
             if r["preset"] not in NO_TRAINING:
                 epochs.setdefault(key, set()).add(int(r["epochs"]))
