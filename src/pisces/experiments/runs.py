@@ -3,14 +3,16 @@ a result, and atomic JSON writes (a killed run never leaves a half-written resul
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import subprocess
 import tempfile
 import typing
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 def parse_seeds(spec: str) -> list[int]:
@@ -58,16 +60,17 @@ def git_commit() -> str | None:
     return head + ("+dirty" if dirty else "")
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file in the same folder, fsync and
-    ``os.replace``: readers see the old file or the whole new one, never a partial write.
-    NaN and inf are written as JSON's common extensions (``NaN``, ``Infinity``)."""
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path`` for writing; on a clean exit, fsync it and
+    ``os.replace`` it onto ``path`` (readers see the old file or the whole new one, never a
+    partial write); on an exception, delete it and re-raise. ``mode``: ``"w"`` or ``"wb"``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, allow_nan=True)
+        with os.fdopen(fd, mode) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600
@@ -75,6 +78,13 @@ def write_json_atomic(path: Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (:func:`atomic_open`). NaN and inf are
+    written as JSON's common extensions (``NaN``, ``Infinity``)."""
+    with atomic_open(path) as f:
+        json.dump(data, f, indent=1, allow_nan=True)
 
 
 def parse_overrides(items: list[str] | None, config_class: type) -> dict[str, Any]:

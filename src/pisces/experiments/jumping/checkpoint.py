@@ -26,14 +26,13 @@ Checkpoints are not written by default: runs are committed to git and a checkpoi
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from pisces.experiments.jumping.config import JumpingConfig
+from pisces.experiments.runs import atomic_open
 from pisces.networks.jumping import JumpingNetwork
 
 FORMAT = "pisces-jumping-checkpoint"
@@ -79,17 +78,8 @@ def save_checkpoint(
         "git_commit": git_commit,
         "torch": str(torch.__version__),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(record, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        torch.save(record, f)
     return path
 
 
