@@ -28,7 +28,6 @@ from pisces.experiments.jumping.bisim_transfer import (
     BisimTransferConfig,
     enumerate_task,
     enumerate_tasks,
-    split_counts,
 )
 from pisces.metrics import deterministic_bisimulation
 
@@ -144,15 +143,6 @@ def test_config_errors():
         BisimTransferConfig(candidates="all").validate()
     with pytest.raises(ValueError, match="gamma"):
         BisimTransferConfig(gamma=1.0).validate()
-
-
-def test_split_counts_format_matches_the_trainer():
-    from pisces.experiments.jumping.train import split_counts as trainer_counts
-
-    rng = np.random.default_rng(0)
-    solved = rng.random(len(ALL_TASKS)) < 0.5
-    split = np.array(["train"] * 18 + ["test"] * (len(ALL_TASKS) - 18))
-    assert split_counts(solved, split) == trainer_counts(solved, split)
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,8 @@ __all__ = [
     "training_tasks",
     "validation_tasks",
     "task_split",
+    "SPLITS",
+    "split_counts",
 ]
 
 OBSTACLE_POSITIONS = range(20, 46)
@@ -37,6 +39,7 @@ ALL_TASKS.setflags(write=False)
 NUM_TASKS = len(ALL_TASKS)
 GRIDS = ("wide", "narrow", "random")
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
+SPLITS = (TRAIN, VALIDATION, TEST)
 
 # Official flags of each grid: obstacle range, floor range, strides (spec §2, §8).
 _GRID_FLAGS = {
@@ -162,3 +165,21 @@ def task_split(grid: str, seed: int | None = None, *, no_validation: bool) -> ND
     if len(val):
         labels[task_index(val[:, 0], val[:, 1])] = VALIDATION
     return labels
+
+
+def split_counts(
+    solved: NDArray[np.bool_], split: NDArray[np.str_], suffix: str = ""
+) -> dict[str, int | float | None]:
+    """Solved counts, totals and % per split of a (286,) solved map and its (286,) split labels:
+    ``{split}{suffix}_solved``, ``_total``, ``_solved_pct`` (None for an empty split), e.g.
+    ``test_solved`` or, with ``suffix="_red"``, ``test_red_solved``. The results format of every
+    jumping-task method (trainer, bisimulation transfer)."""
+    out: dict[str, int | float | None] = {}
+    for name in SPLITS:
+        mask = split == name
+        total = int(mask.sum())
+        count = int(solved[mask].sum())
+        out[f"{name}{suffix}_solved"] = count
+        out[f"{name}{suffix}_total"] = total
+        out[f"{name}{suffix}_solved_pct"] = 100.0 * count / total if total else None
+    return out

@@ -111,9 +111,6 @@ from pisces.envs.jumping import (
     JUMP,
     NUM_TASKS,
     RIGHT,
-    TEST,
-    TRAIN,
-    VALIDATION,
     core,
     optimal_actions,
     solved_from_actions,
@@ -121,6 +118,7 @@ from pisces.envs.jumping import (
     training_tasks,
 )
 from pisces.envs.jumping.data import JUMP_OFFSET
+from pisces.envs.jumping.tasks import split_counts
 from pisces.metrics import DeterministicMDP, deterministic_bisimulation
 
 __all__ = [
@@ -138,7 +136,6 @@ __all__ = [
 
 PRESET = "bisim-transfer"
 CANDIDATES = ("reachable", "decision", "optimal")
-SPLITS = (TRAIN, VALIDATION, TEST)
 #: number of jumping-task actions (RIGHT, JUMP).
 NUM_ACTIONS = 2
 
@@ -398,21 +395,6 @@ class _Nearest:
     tied_actions: NDArray[np.bool_]  # (56, 2) optimal actions of any tied candidate
     residual: float
     levels: int
-
-
-def split_counts(solved: NDArray[np.bool_], split: NDArray[np.str_]) -> dict[str, Any]:
-    """``{split}_solved``, ``{split}_total``, ``{split}_solved_pct`` (None if empty), the
-    trainer's format (``pisces.experiments.jumping.train.split_counts``, not imported here
-    to keep torch out of this module)."""
-    out: dict[str, Any] = {}
-    for name in SPLITS:
-        mask = split == name
-        total = int(mask.sum())
-        count = int(solved[mask].sum())
-        out[f"{name}_solved"] = count
-        out[f"{name}_total"] = total
-        out[f"{name}_solved_pct"] = 100.0 * count / total if total else None
-    return out
 
 
 class BisimTransfer:

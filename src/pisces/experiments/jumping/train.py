@@ -54,9 +54,6 @@ from torch.nn import functional as F
 from pisces.envs.jumping import (
     ALL_TASKS,
     EPISODE_LENGTH,
-    TEST,
-    TRAIN,
-    VALIDATION,
     optimal_actions,
     optimal_trajectories,
     render_frames,
@@ -69,6 +66,7 @@ from pisces.envs.jumping import (
 )
 from pisces.envs.jumping.core import GREEN, color_code
 from pisces.envs.jumping.data import JUMP_OFFSET
+from pisces.envs.jumping.tasks import split_counts
 from pisces.experiments.jumping.config import JumpingConfig
 from pisces.experiments.jumping.epsilon_psm import epsilon_pair_psm
 from pisces.losses import cme_loss, cosine_similarity_matrix, l2_embedding_loss
@@ -78,7 +76,6 @@ from pisces.networks.randconv import sample_kernels
 
 #: names of the per-step loss values, in the order of the metrics buffer.
 LOSS_NAMES = ("loss", "ce", "align", "weight_decay")
-SPLITS = (TRAIN, VALIDATION, TEST)
 #: obstacle colors of a run, in the official order (``imitation_data`` keys; RED first).
 WHITE_COLORS = ("white",)
 RED_GREEN = ("red", "green")
@@ -583,20 +580,6 @@ def greedy_actions(
             probs[lo : lo + chunk] += torch.softmax(logits.float(), dim=-1)
     net.train(was_training)
     return probs[:, 1] > probs[:, 0]
-
-
-def split_counts(solved: np.ndarray, split: np.ndarray, suffix: str = "") -> dict[str, Any]:
-    """Solved counts, totals and % per split, e.g. ``test_solved``, ``test_total``, ``..._pct``
-    (``test_red_solved``, … with ``suffix="_red"``)."""
-    out: dict[str, Any] = {}
-    for name in SPLITS:
-        mask = split == name
-        total = int(mask.sum())
-        count = int(solved[mask].sum())
-        out[f"{name}{suffix}_solved"] = count
-        out[f"{name}{suffix}_total"] = total
-        out[f"{name}{suffix}_solved_pct"] = 100.0 * count / total if total else None
-    return out
 
 
 def color_counts(by_color: dict[str, np.ndarray], split: np.ndarray) -> dict[str, Any]:
