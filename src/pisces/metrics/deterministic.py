@@ -36,6 +36,7 @@ Two solvers, both exact up to floating-point rounding and both reported in a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -221,6 +222,41 @@ def deterministic_bisimulation(
             f"{mx.num_actions} vs {my.num_actions} actions"
         )
     g = check_gamma(gamma)
+    op = _Operator(mx, my, g)
+    return solve_on_levels(
+        op,
+        mx,
+        my,
+        lambda hx, hy: _levels(mx, my, hx, hy, g),
+        method=method,
+        tol=tol,
+        max_iter=max_iter,
+        name="deterministic_bisimulation",
+    )
+
+
+def solve_on_levels(
+    op: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    mdp_x: DeterministicMDP,
+    mdp_y: DeterministicMDP,
+    levels: Callable[[NDArray[np.int64], NDArray[np.int64]], tuple[NDArray[np.float64], int]],
+    *,
+    method: str,
+    tol: float,
+    max_iter: int,
+    name: str,
+) -> MetricResult:
+    """The solver shared by the metrics on two deterministic MDPs (bisimulation, PSM).
+
+    ``method="levels"``: exact backward induction ``levels(hx, hy) -> (d, n_levels)`` over the
+    absorbing heights (:func:`absorbing_heights`), for MDPs acyclic up to absorbing states
+    (an error otherwise); ``"iterate"``: the capped fixed-point iteration of ``op`` from zero;
+    ``"auto"``: levels when acyclic, else iterate. The levels answer is certified by its
+    residual ``max |op(d) − d|`` (``converged`` iff it is ≤ ``tol``).
+
+    Raises:
+        ValueError: for an unknown method, a non-positive ``tol`` or ``max_iter``.
+    """
     if method not in _METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {list(_METHODS)}")
     tol = float(tol)
@@ -228,10 +264,8 @@ def deterministic_bisimulation(
         raise ValueError(f"tol must be a positive finite number, got {tol!r}")
     if int(max_iter) != max_iter or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    op = _Operator(mx, my, g)
-    shape = (mx.num_states, my.num_states)
     if method in ("auto", "levels"):
-        hx, hy = absorbing_heights(mx), absorbing_heights(my)
+        hx, hy = absorbing_heights(mdp_x), absorbing_heights(mdp_y)
         acyclic = bool((hx >= 0).all() and (hy >= 0).all())
         if not acyclic and method == "levels":
             raise ValueError(
@@ -239,7 +273,8 @@ def deterministic_bisimulation(
                 "use method='iterate'"
             )
         if acyclic:
-            d, levels = _levels(mx, my, hx, hy, g)
+            d, n_levels = levels(hx, hy)
             residual = float(np.max(np.abs(op(d) - d)))
-            return MetricResult(d, levels, residual <= tol, residual)
-    return iterate(op, shape, tol=tol, max_iter=max_iter, name="deterministic_bisimulation")
+            return MetricResult(d, n_levels, residual <= tol, residual)
+    shape = (mdp_x.num_states, mdp_y.num_states)
+    return iterate(op, shape, tol=tol, max_iter=max_iter, name=name)

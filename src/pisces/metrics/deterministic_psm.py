@@ -42,9 +42,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pisces.metrics._fixed_point import MetricResult, iterate
+from pisces.metrics._fixed_point import MetricResult
 from pisces.metrics._validate import as_finite, check_gamma, check_stochastic
-from pisces.metrics.deterministic import DeterministicMDP, absorbing_heights
+from pisces.metrics.deterministic import DeterministicMDP, solve_on_levels
 
 __all__ = ["deterministic_psm", "two_point_w1"]
 
@@ -171,23 +171,14 @@ def deterministic_psm(
     px = _check_policy(policy_x, mdp_x, "policy_x")
     py = _check_policy(policy_y, mdp_y, "policy_y")
     g = check_gamma(gamma)
-    if method not in _METHODS:
-        raise ValueError(f"unknown method {method!r}; choose from {list(_METHODS)}")
-    tol = float(tol)
-    if not np.isfinite(tol) or tol <= 0.0:
-        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
     op = _Operator(mdp_x.next_state, mdp_y.next_state, px[:, 0].copy(), py[:, 0].copy(), g)
-    if method in ("auto", "levels"):
-        hx, hy = absorbing_heights(mdp_x), absorbing_heights(mdp_y)
-        acyclic = bool((hx >= 0).all() and (hy >= 0).all())
-        if not acyclic and method == "levels":
-            raise ValueError(
-                "method='levels' needs MDPs that are acyclic up to absorbing states; "
-                "use method='iterate'"
-            )
-        if acyclic:
-            d, levels = _levels(op, hx, hy)
-            residual = float(np.max(np.abs(op(d) - d)))
-            return MetricResult(d, levels, residual <= tol, residual)
-    shape = (mdp_x.num_states, mdp_y.num_states)
-    return iterate(op, shape, tol=tol, max_iter=max_iter, name="deterministic_psm")
+    return solve_on_levels(
+        op,
+        mdp_x,
+        mdp_y,
+        lambda hx, hy: _levels(op, hx, hy),
+        method=method,
+        tol=tol,
+        max_iter=max_iter,
+        name="deterministic_psm",
+    )
