@@ -286,9 +286,40 @@ def build_data(
     train_obs = torch.from_numpy(inputs[ids].reshape(k * EPISODE_LENGTH, *inputs.shape[2:]))
     train_actions = torch.from_numpy(actions[ids].reshape(-1)).long()
     metric = run_pair_metric(cfg, seed, train, actions[ids], rewards[ids])
+    return _on_device(
+        cfg,
+        seed,
+        device,
+        train_obs=train_obs,
+        train_actions=train_actions,
+        metric=metric,
+        eval_inputs=inputs[eval_task, eval_time],
+        eval_task=eval_task,
+        eval_time=eval_time,
+        eval_color=np.zeros(len(eval_task), dtype=np.int64),
+    )
+
+
+def _on_device(
+    cfg: JumpingConfig,
+    seed: int,
+    device: torch.device,
+    *,
+    train_obs: torch.Tensor,
+    train_actions: torch.Tensor,
+    metric: np.ndarray,
+    eval_inputs: np.ndarray,
+    eval_task: np.ndarray,
+    eval_time: np.ndarray,
+    eval_color: np.ndarray,
+    colors: tuple[str, ...] = WHITE_COLORS,
+) -> JumpingData:
+    """:class:`JumpingData` on ``device`` from host arrays: stored pixel codes scaled by 0.5,
+    the JUMP / RIGHT index sets of the balanced sampler, and the split of ``cfg.grid``.
+    ``metric`` is the (K, K, 56, 56) pair metric of the K training tasks."""
     return JumpingData(
         split=task_split(cfg.grid, seed, no_validation=cfg.no_validation),
-        eval_inputs=torch.from_numpy(inputs[eval_task, eval_time]).to(device),
+        eval_inputs=torch.from_numpy(eval_inputs).to(device),
         eval_task=torch.from_numpy(eval_task).to(device),
         eval_time=torch.from_numpy(eval_time).to(device),
         train_obs=(train_obs.float() * 0.5).to(device),
@@ -296,8 +327,9 @@ def build_data(
         jump_index=torch.nonzero(train_actions == 1)[:, 0].to(device),
         right_index=torch.nonzero(train_actions == 0)[:, 0].to(device),
         pair_metric=torch.from_numpy(metric).to(device),
-        num_tasks=k,
-        eval_color=torch.zeros(len(eval_task), dtype=torch.int64, device=device),
+        num_tasks=len(metric),
+        eval_color=torch.from_numpy(eval_color).long().to(device),
+        colors=colors,
     )
 
 
@@ -322,18 +354,17 @@ def _build_colored_data(
     train_actions = torch.from_numpy(np.concatenate(labels)).long()
     eval_task, eval_time, eval_color = (np.concatenate(v) for v in zip(*evals, strict=True))
     eval_inputs = np.concatenate([_colored_eval_inputs(c, eval_prefix) for c in RED_GREEN])
-    return JumpingData(
-        split=task_split(cfg.grid, seed, no_validation=cfg.no_validation),
-        eval_inputs=torch.from_numpy(eval_inputs).to(device),
-        eval_task=torch.from_numpy(eval_task).to(device),
-        eval_time=torch.from_numpy(eval_time).to(device),
-        train_obs=(train_obs.float() * 0.5).to(device),
-        train_actions=train_actions.to(device),
-        jump_index=torch.nonzero(train_actions == 1)[:, 0].to(device),
-        right_index=torch.nonzero(train_actions == 0)[:, 0].to(device),
-        pair_metric=torch.from_numpy(metric).to(device),
-        num_tasks=k,
-        eval_color=torch.from_numpy(eval_color).long().to(device),
+    return _on_device(
+        cfg,
+        seed,
+        device,
+        train_obs=train_obs,
+        train_actions=train_actions,
+        metric=metric,
+        eval_inputs=eval_inputs,
+        eval_task=eval_task,
+        eval_time=eval_time,
+        eval_color=eval_color,
         colors=RED_GREEN,
     )
 
