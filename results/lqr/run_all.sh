@@ -62,4 +62,25 @@ G1|G2)  # session 2: finish nd = 10000 with the fused Adam kernel (default since
   if [ "$1" = G1 ]; then ms="overparam ipo"; else ms="psm l1"; fi
   for m in $ms; do $P --preset $m --distractors 10000 --seeds 1-100 --out $R/${m}_nd10000; done
   ;;
+H1|H2)  # session 3: the preset's 5000 iterations (the IPO code's protocol) for the whole table,
+  # into runs5000/. Two lanes; SRC (optional) = a pinned worktree's src/ (the JSON records its
+  # commit). nd = 500 and 1000 first (about 35 min a lane), then nd = 10000 (seeds split between
+  # the lanes so that no seed runs twice), which resumes.
+  [ -n "${SRC:-}" ] && export PYTHONPATH="$SRC"
+  Q=".venv/bin/python -m pisces.cli lqr train --dtype float32 --no-progress"
+  F=results/lqr/runs5000
+  if [ "$1" = H1 ]; then
+    for m in psm random-penalty l1 overparam; do
+      $Q --preset $m --distractors 500 --seeds 1-100 --out $F/${m}_nd500
+    done
+    for m in ipo l1; do $Q --preset $m --distractors 10000 --seeds 1-100 --out $F/${m}_nd10000; done
+    $Q --preset psm --distractors 10000 --seeds 21-100 --out $F/psm_nd10000
+  else
+    for m in ipo l1 psm overparam; do
+      $Q --preset $m --distractors 1000 --seeds 1-100 --out $F/${m}_nd1000
+    done
+    for m in psm overparam; do $Q --preset $m --distractors 10000 --seeds 1-20 --out $F/${m}_nd10000; done
+    $Q --preset overparam --distractors 10000 --seeds 21-100 --out $F/overparam_nd10000
+  fi
+  ;;
 esac

@@ -29,8 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pisces.experiments.jumping.cli import resolve_device, run_seed
+    from pisces.experiments.jumping.cli import run_seed
     from pisces.experiments.jumping.config import make_config
+    from pisces.experiments.runs import resolve_device
 
     epochs = int(args.epochs)
     cfg = make_config("randconv-pse", "wide", epochs=epochs, eval_every=max(1, epochs // 2))

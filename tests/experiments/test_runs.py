@@ -101,3 +101,16 @@ def test_parse_overrides_converts_to_the_field_types():
 def test_parse_overrides_rejects_bad_items(item, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         runs.parse_overrides([item], JumpingConfig)
+
+
+def test_resolve_device():
+    import torch
+
+    assert runs.resolve_device("cpu") == "cpu"
+    assert runs.resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    for bad in ("gpu", "cuda:", "cuda:a", "CPU"):
+        with pytest.raises(ValueError, match=f"--device {bad}: unknown device"):
+            runs.resolve_device(bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="--device cuda:1: CUDA is not available"):
+            runs.resolve_device("cuda:1")

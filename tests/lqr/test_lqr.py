@@ -19,6 +19,7 @@ from pisces.envs.lqr import (
     sample_distractors,
     uniform_orthogonal,
 )
+from pisces.experiments.lqr import cli as cli_lqr
 from pisces.experiments.lqr import train as lqr_train
 from pisces.experiments.lqr.config import LQRConfig, get_preset
 from pisces.experiments.lqr.pairs import psm_pairs
@@ -113,6 +114,8 @@ def test_samplers_semi_orthogonal_and_shared_direction():
         ({"n_distractors": 5}, "n_distractors"),
         ({"optimizer": "sgd"}, "optimizer"),
         ({"adam_impl": "apex"}, "adam_impl"),
+        ({"device": "gpu"}, "unknown device"),
+        ({"device": "cuda:x"}, "unknown device"),
     ],
 )
 def test_config_rejects_bad_values(kwargs, match):
@@ -265,6 +268,14 @@ def test_cli_train_resume_and_report(tmp_path, capsys):
     mtime = (out / "seed_0001.json").stat().st_mtime_ns
     assert cli.main(args + ["--adam-impl", "reference"]) == 0
     assert (out / "seed_0001.json").stat().st_mtime_ns == mtime
+    # so is the device: a record from another device (or from before the field) resumes
+    old = json.loads((out / "seed_0001.json").read_text())
+    assert old["config"]["device"] == "cpu"  # --device auto, no GPU in CI
+    old["config"]["device"] = "cuda:3"
+    (out / "seed_0001.json").write_text(json.dumps(old))
+    mtime = (out / "seed_0001.json").stat().st_mtime_ns
+    assert cli.main(args + ["--device", "cpu"]) == 0
+    assert (out / "seed_0001.json").stat().st_mtime_ns == mtime
     assert cli.main(args + ["--lr", "0.01"]) == 2
     assert cli.main(["lqr", "report", str(out), "--reps", "200"]) == 0
     text = capsys.readouterr().out
@@ -279,3 +290,38 @@ def test_cli_rejects_bad_input(tmp_path, capsys):
         cli.main([*base, "--preset", "psm", "--seeds", "5-1"])
     assert cli.main([*base, "--preset", "psm", "--lambda", "-1", "--seeds", "1"]) == 2
     assert "lambda" in capsys.readouterr().err
+    assert cli.main([*base, "--preset", "psm", "--seeds", "1", "--device", "tpu"]) == 2
+    assert "--device tpu: unknown device" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert cli.main([*base, "--preset", "psm", "--seeds", "1", "--device", "cuda"]) == 2
+        assert "CUDA is not available" in capsys.readouterr().err
+        sweep = ["lqr", "sweep", "--out", str(tmp_path / "sw"), "--device", "cuda"]
+        assert cli.main(sweep) == 2
+        assert "CUDA is not available" in capsys.readouterr().err
+    assert not any(tmp_path.glob("seed_*.json"))
+
+
+def test_default_batch_per_device():
+    assert cli_lqr.default_batch(500, "cpu") == 25
+    assert cli_lqr.default_batch(10000, "cpu") == 2
+    assert cli_lqr.default_batch(10000, "cuda") == 100
+
+
+def test_train_batch_refuses_cuda_without_gpu():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    cfg = get_preset("overparam").replace(n_distractors=25, iterations=1, device="cuda")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        lqr_train.train_batch(cfg, [1])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+@pytest.mark.parametrize("method", ["overparam", "psm", "ipo", "l1", "random-penalty"])
+def test_cuda_trains_like_cpu(method):
+    """The GPU path (whole batch on the device) gives the CPU's numbers up to rounding."""
+    cfg = get_preset(method).replace(n_distractors=40, iterations=200, n_test_envs=3)
+    cpu = lqr_train.train_batch(cfg, [1, 2])
+    gpu = lqr_train.train_batch(cfg.replace(device="cuda"), [1, 2])
+    for c, g in zip(cpu, gpu, strict=True):
+        assert g["test_errors"] == pytest.approx(c["test_errors"], rel=1e-6)
+        assert g["train_curve"] == pytest.approx(c["train_curve"], rel=1e-6)

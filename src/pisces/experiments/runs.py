@@ -1,5 +1,6 @@
-"""Bookkeeping shared by every benchmark's ``train`` command: seed specs, the commit stamp of
-a result, and atomic JSON writes (a killed run never leaves a half-written result behind)."""
+"""Bookkeeping shared by every benchmark's ``train`` command: seed specs, the device, the
+commit stamp of a result, and atomic JSON writes (a killed run never leaves a half-written
+result behind)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,21 @@ def parse_seeds(spec: str) -> list[int]:
             raise ValueError(f"bad seeds spec {spec!r}: range {item!r} is reversed")
         seeds.update(range(lo, hi + 1))
     return sorted(seeds)
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``cpu``, ``cuda`` and
+    ``cuda:N`` pass through. Raises ``ValueError`` naming the device for CUDA without a GPU
+    and for anything else."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name != "cpu" and not (name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit())):
+        raise ValueError(f"--device {name}: unknown device; use cpu, cuda, cuda:N or auto")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: CUDA is not available")
+    return name
 
 
 def git_commit() -> str | None:

@@ -48,7 +48,13 @@ from pathlib import Path
 from typing import Any
 
 from pisces.experiments.jumping.config import GRIDS, PRESETS, JumpingConfig, make_config
-from pisces.experiments.runs import git_commit, parse_overrides, parse_seeds, write_json_atomic
+from pisces.experiments.runs import (
+    git_commit,
+    parse_overrides,
+    parse_seeds,
+    resolve_device,
+    write_json_atomic,
+)
 
 #: paper Table 1 (% test tasks solved, mean (std) over 100 runs) by (method, grid).
 PAPER_TABLE1: dict[tuple[str, str], tuple[float, float]] = {
@@ -108,16 +114,6 @@ NO_TRAINING = frozenset({"bisim-transfer"})
 
 def seed_path(out: Path, seed: int) -> Path:
     return out / f"seed-{seed:03d}.json"
-
-
-def resolve_device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {name}: CUDA is not available")
-    return name
 
 
 def _comparable(cfg: dict[str, Any]) -> dict[str, Any]:

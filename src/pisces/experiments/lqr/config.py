@@ -11,7 +11,7 @@ DTYPES = ("float64", "float32")
 ADAM_IMPLS = ("fused", "reference")
 #: config fields that change how a run executes but not what it computes (beyond float
 #: rounding); resume does not compare them, and records written before they existed lack them.
-EXECUTION_FIELDS = ("adam_impl",)
+EXECUTION_FIELDS = ("adam_impl", "device")
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ class LQRConfig:
     ``reference`` (the update spelled out in tensor ops; the runs of ``results/lqr/`` made
     before this field existed). They agree to float rounding; an execution detail, so resume
     ignores it (see :data:`EXECUTION_FIELDS`)."""
+    device: str = "cpu"
+    """Torch device of the training tensors: ``cpu``, ``cuda`` or ``cuda:N`` (the CLI's
+    ``--device auto`` resolves to one of these). The sampling, the PSM pairs and the oracle
+    stay in NumPy on the host. An execution detail (float rounding only): resume ignores it."""
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -70,6 +74,10 @@ class LQRConfig:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {OPTIMIZERS}")
         if self.adam_impl not in ADAM_IMPLS:
             raise ValueError(f"unknown adam_impl {self.adam_impl!r}; choose from {ADAM_IMPLS}")
+        if self.device != "cpu" and not (
+            self.device == "cuda" or (self.device.startswith("cuda:") and self.device[5:].isdigit())
+        ):
+            raise ValueError(f"unknown device {self.device!r}; use cpu, cuda or cuda:N")
         if self.dtype not in DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; choose from {DTYPES}")
         if self.init not in ("orthogonal", "gaussian"):

@@ -25,6 +25,10 @@ Methods (``LQRConfig.method``):
 
 Optimizers: ``adam`` (β = (0.9, 0.999), ε = 1e-8, bias-corrected, as ``torch.optim.Adam``)
 or ``gd`` (``θ ← θ − lr ∇θ``).
+
+Device: the training tensors live on ``LQRConfig.device`` (a GPU takes the whole 100-seed
+batch of a cell at once); the seed data is drawn in NumPy on the host, so a seed's
+environments, initialisation and pairs are the same on every device.
 """
 
 from __future__ import annotations
@@ -210,30 +214,28 @@ def train_batch(
     data = list(data) if data is not None else [make_seed_data(config, s) for s in seeds]
     dt = torch.float64 if config.dtype == "float64" else torch.float32
     f64 = torch.float64
+    dev = torch.device(config.device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {config.device!r}: CUDA is not available")
     ns, n_env, lam = config.state_dim, config.n_train_envs, config.lam
-    t64 = lambda xs: torch.tensor(np.stack(xs), dtype=f64)  # noqa: E731
-    a, b, q, r = (t64([getattr(d.system, n) for d in data])[:, None] for n in "abqr")
-    j_star = t64([d.j_star for d in data])
-    w_train = torch.tensor(np.stack([d.w_train for d in data]), dtype=dt)  # (S, N, D, ns)
+    # host NumPy -> (S, ...) tensors on the training device
+    put = lambda xs, dtype: torch.tensor(np.stack(xs), dtype=dtype, device=dev)  # noqa: E731
+    a, b, q, r = (put([getattr(d.system, n) for d in data], f64)[:, None] for n in "abqr")
+    j_star = put([d.j_star for d in data], f64)
+    w_train = put([d.w_train for d in data], dt)  # (S, N, D, ns)
     dim = w_train.shape[-2]
     wcat = torch.cat(list(w_train.unbind(1)), -1)  # (S, D, N ns)
     if config.method == "random-penalty":
-        wcat = torch.cat(
-            [wcat, torch.tensor(np.stack([d.pair_factor for d in data]), dtype=dt)], -1
-        )
+        wcat = torch.cat([wcat, put([d.pair_factor for d in data], dt)], -1)
     m_psm = None
     if config.method == "psm":
-        m_psm = torch.tensor(np.stack([d.pair_factor for d in data]), dtype=dt)
+        m_psm = put([d.pair_factor for d in data], dt)
 
     init_rngs = [seed_streams(d.seed)[2] for d in data]
     if config.method in _OVERPARAM:
         h = config.hidden
-        k1 = torch.tensor(
-            np.stack([_init_factor(g, config.init, h, dim) for g in init_rngs]), dtype=dt
-        )
-        k2 = torch.tensor(
-            np.stack([_init_factor(g, config.init, ns, h) for g in init_rngs]), dtype=dt
-        )
+        k1 = put([_init_factor(g, config.init, h, dim) for g in init_rngs], dt)
+        k2 = put([_init_factor(g, config.init, ns, h) for g in init_rngs], dt)
         # C-contiguous parameters: the Haar factors come out transposed (column-major), and
         # torch's fused CPU Adam silently pairs elements by memory order, not by index,
         # when a parameter's strides differ from its gradient's (found here: it diverged).
@@ -242,13 +244,13 @@ def train_batch(
         params = [k1, k2]
         opts = [_Optimizer(config.optimizer, config.lr, params, config.adam_impl)]
     elif config.method == "ipo":
-        params = [torch.zeros(len(data), ns, dim, dtype=dt) for _ in range(n_env)]
+        params = [torch.zeros(len(data), ns, dim, dtype=dt, device=dev) for _ in range(n_env)]
         opts = [_Optimizer(config.optimizer, config.lr, [p], config.adam_impl) for p in params]
     else:
-        params = [torch.zeros(len(data), ns, dim, dtype=dt)]
+        params = [torch.zeros(len(data), ns, dim, dtype=dt, device=dev)]
         opts = [_Optimizer(config.optimizer, config.lr, params, config.adam_impl)]
 
-    diverged = torch.zeros(len(data), dtype=torch.bool)
+    diverged = torch.zeros(len(data), dtype=torch.bool, device=dev)
     curve: list[list[float]] = []
     done = 0
     for it in range(config.iterations):
@@ -270,9 +272,10 @@ def train_batch(
 
     k = policy(config, params)
     system = (a[:, 0], b[:, 0], q[:, 0], r[:, 0])
-    w_test = torch.tensor(np.stack([d.w_test for d in data]), dtype=dt)
-    errors = test_errors(k, w_test, system, j_star)
-    train = test_errors(k, w_train, system, j_star)
+    w_test = put([d.w_test for d in data], dt)
+    errors = test_errors(k, w_test, system, j_star).cpu()
+    train = test_errors(k, w_train, system, j_star).cpu()
+    k, diverged = k.cpu(), diverged.cpu()
     wall = time.perf_counter() - start
     curve_arr = np.array(curve).T if curve else np.zeros((len(data), 0))
     results = []
