@@ -61,6 +61,10 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
             "pisces.experiments.lqr.cli:configure_report",
             "aggregate per-seed results beside the paper's Table H.1 (Markdown)",
         ),
+        "compare": (
+            "pisces.experiments.lqr.cli:configure_compare",
+            "the same seeds run two ways (e.g. 2000 vs 5000 iterations): paired differences",
+        ),
         "sweep": (
             "pisces.experiments.lqr.cli:configure_sweep",
             "test error vs lambda for psm and random-penalty (Adam vs gradient descent)",

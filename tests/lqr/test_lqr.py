@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -325,3 +326,54 @@ def test_cuda_trains_like_cpu(method):
     for c, g in zip(cpu, gpu, strict=True):
         assert g["test_errors"] == pytest.approx(c["test_errors"], rel=1e-6)
         assert g["train_curve"] == pytest.approx(c["train_curve"], rel=1e-6)
+
+
+def _record(preset, nd, seed, error, iterations):
+    return {
+        "preset": preset,
+        "distractors": nd,
+        "seed": seed,
+        "test_error": error,
+        "config": {"iterations": iterations, "lr": 1e-3, "adam_impl": "fused"},
+    }
+
+
+def test_compare_pairs_seeds_and_names_the_change(tmp_path, capsys):
+    base = [_record("psm", 500, s, 0.1 * s, 2000) for s in (1, 2, 3, 4)]
+    base += [_record("ipo", 500, s, 30.0, 2000) for s in (1, 2)]
+    other = [_record("psm", 500, s, 0.1 * s + 0.5, 5000) for s in (2, 3, 4, 5)]
+    other += [_record("ipo", 500, 1, math.inf, 5000), _record("ipo", 500, 2, 40.0, 5000)]
+    other[0]["config"]["adam_impl"] = "reference"  # an execution field: not a "change"
+    text = cli_lqr.compare_table(base, other, reps=500)
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines()[2:4]}
+    assert list(rows) == ["ipo", "psm"]  # preset order of the paper's table
+    psm = rows["psm"].split(" | ")
+    assert psm[2] == "iterations 2000 → 5000" and psm[3] == "3"  # seeds 2-4 only
+    assert psm[6].startswith("+0.5 [+0.5, +0.5]")  # every paired difference is +0.5
+    ipo = rows["ipo"].split(" | ")
+    assert ipo[6].startswith("+10 ") and ipo[7] == "0 / 1 |"  # seed 1 unstable: left out
+    with pytest.raises(ValueError, match="both sides"):
+        cli_lqr.compare_table(base, [_record("l1", 500, 1, 28.2, 5000)])
+    for name, recs in (("a", base), ("b", other)):
+        for r in recs:
+            (tmp_path / name / r["preset"]).mkdir(parents=True, exist_ok=True)
+            path = tmp_path / name / r["preset"] / f"seed_{r['seed']:04d}.json"
+            path.write_text(json.dumps(r))
+    assert (
+        cli.main(
+            [
+                "lqr",
+                "compare",
+                str(tmp_path / "a"),
+                str(tmp_path / "b"),
+                "--reps",
+                "200",
+                "--out",
+                str(tmp_path / "c.md"),
+            ]
+        )
+        == 0
+    )
+    assert "iterations 2000 → 5000" in (tmp_path / "c.md").read_text()
+    assert cli.main(["lqr", "compare", str(tmp_path / "a"), str(tmp_path / "none")]) == 2
+    assert "no seed_*.json under" in capsys.readouterr().err

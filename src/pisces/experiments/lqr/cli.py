@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from pisces.experiments.lqr.config import (
     ADAM_IMPLS,
     EXECUTION_FIELDS,
@@ -320,6 +322,109 @@ def configure_report(parser: argparse.ArgumentParser) -> None:
         help="score each seed by this one test environment (default: mean over all)",
     )
     parser.set_defaults(func=_report)
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def compare_table(
+    base: Sequence[dict], other: Sequence[dict], *, seed: int = 0, reps: int = 50_000
+) -> str:
+    """Markdown: the same seeds run two ways (e.g. 2000 vs 5000 iterations), per (preset, nd).
+
+    A seed draws its environments and initialisation from its number alone (see
+    :func:`pisces.experiments.lqr.train.make_seed_data`), so the two runs of a seed differ
+    only in what the two configs differ in, and their difference is paired. Each row: the
+    config fields that differ, n paired seeds, the median of each side, the mean paired
+    difference ``other − base`` with its 95% stratified-bootstrap CI, and how many seeds are
+    unstable (an inf test error) on each side; those are left out of the difference.
+    """
+    from pisces.analysis.stats import aggregate
+
+    def index(records: Sequence[dict]) -> dict[tuple[str, int], dict[int, dict]]:
+        out: dict[tuple[str, int], dict[int, dict]] = {}
+        for r in records:
+            out.setdefault((str(r["preset"]), int(r["distractors"])), {})[int(r["seed"])] = r
+        return out
+
+    a, b = index(base), index(other)
+    order = {p: i for i, p in enumerate(PRESETS)}
+    keys = sorted(set(a) & set(b), key=lambda k: (order.get(k[0], len(order)), k[0], k[1]))
+    if not keys:
+        raise ValueError("no (preset, nd) cell has runs on both sides")
+    diffs: dict[tuple[str, int], list[float]] = {}
+    rows = []
+    for key in keys:
+        seeds = sorted(set(a[key]) & set(b[key]))
+        if not seeds:
+            continue
+        ea = np.array([a[key][s]["test_error"] for s in seeds])
+        eb = np.array([b[key][s]["test_error"] for s in seeds])
+        both = np.isfinite(ea) & np.isfinite(eb)
+        if both.any():
+            diffs[key] = (eb - ea)[both].tolist()
+        ca, cb = a[key][seeds[0]]["config"], b[key][seeds[0]]["config"]
+        changed = sorted(
+            f for f in {*ca, *cb} if f not in EXECUTION_FIELDS and ca.get(f) != cb.get(f)
+        )
+        what = ", ".join(f"{f} {ca.get(f)} → {cb.get(f)}" for f in changed) or "(same config)"
+        rows.append(
+            (
+                key,
+                what,
+                len(seeds),
+                ea,
+                eb,
+                int((~np.isfinite(ea)).sum()),
+                int((~np.isfinite(eb)).sum()),
+            )
+        )
+    stats = aggregate(diffs, seed=seed, reps=reps) if diffs else {}
+    lines = [
+        "| preset | nd | change | paired seeds | median (base) | median (other) "
+        "| mean difference [95% CI] | unstable (base / other) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, what, n, ea, eb, ua, ub in rows:
+        st = stats.get(key)
+        diff = "–" if st is None else f"{st.mean:+.3g} [{st.mean_ci[0]:+.3g}, {st.mean_ci[1]:+.3g}]"
+        lines.append(
+            f"| {key[0]} | {key[1]} | {what} | {n} | {np.median(ea):.4g} | {np.median(eb):.4g} "
+            f"| {diff} | {ua} / {ub} |"
+        )
+    lines += [
+        "",
+        "J_test − J* per seed (mean over its test environments); difference = other − base, "
+        f"over seeds finite on both sides (bootstrap seed {seed}, {reps} reps).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _compare(args: argparse.Namespace) -> int:
+    base, other = load_results([args.base]), load_results([args.other])
+    for name, recs in ((args.base, base), (args.other, other)):
+        if not recs:
+            print(f"pisces lqr compare: no seed_*.json under {name}", file=sys.stderr)
+            return 2
+    try:
+        text = compare_table(base, other, seed=args.bootstrap_seed, reps=args.reps)
+    except ValueError as exc:
+        print(f"pisces lqr compare: {exc}", file=sys.stderr)
+        return 2
+    print(text, end="")
+    if args.out:
+        Path(args.out).write_text(text)
+    return 0
+
+
+def configure_compare(parser: argparse.ArgumentParser) -> None:
+    """``pisces lqr compare BASE OTHER [--out table.md]``: paired per-seed differences."""
+    parser.add_argument("base", help="directory of seed_*.json (recursive), e.g. runs/")
+    parser.add_argument("other", help="the same seeds run another way, e.g. runs5000/")
+    parser.add_argument("--out", default=None, help="also write the Markdown here")
+    parser.add_argument("--bootstrap-seed", type=int, default=0)
+    parser.add_argument("--reps", type=int, default=50_000, help="bootstrap replications")
+    parser.set_defaults(func=_compare)
 
 
 # ----------------------------------------------------------------------------- sweep
