@@ -116,6 +116,8 @@ def test_samplers_semi_orthogonal_and_shared_direction():
         ({"optimizer": "sgd"}, "optimizer"),
         ({"adam_impl": "apex"}, "adam_impl"),
         ({"device": "gpu"}, "unknown device"),
+        ({"penalty": "l2"}, "unknown penalty"),
+        ({"method": "overparam", "penalty": "prox"}, "prox"),
         ({"device": "cuda:x"}, "unknown device"),
     ],
 )
@@ -377,3 +379,36 @@ def test_compare_pairs_seeds_and_names_the_change(tmp_path, capsys):
     assert "iterations 2000 → 5000" in (tmp_path / "c.md").read_text()
     assert cli.main(["lqr", "compare", str(tmp_path / "a"), str(tmp_path / "none")]) == 2
     assert "no seed_*.json under" in capsys.readouterr().err
+
+
+def test_prox_step_solves_its_minimisation():
+    """K ← K − (K P) C is argmin ½‖K − K1‖² + step ‖K P‖²: K (I + 2 step P Pᵀ) = K1."""
+    gen = torch.Generator().manual_seed(0)
+    p = torch.randn(3, 30, 4, generator=gen, dtype=F64)
+    k1 = torch.randn(3, 7, 30, generator=gen, dtype=F64)
+    for step in (1e-3, 1.0, 1e6):
+        p_mat, c_mat = lqr_train._prox_operator(p, step, F64)
+        k = k1 - (k1 @ p_mat) @ c_mat
+        lhs = k @ (torch.eye(30, dtype=F64) + 2 * step * p @ p.transpose(-1, -2))
+        torch.testing.assert_close(lhs, k1, rtol=1e-9, atol=1e-8 * max(1.0, step))
+    assert (k @ p).abs().max() < 1e-5  # a huge step projects K P to ~0
+
+
+def test_prox_penalty_keeps_the_constraint_out_of_adam():
+    """penalty="prox" enforces the PSM aggregation (‖K1 P‖² far below the unpenalised run's)
+    without touching Adam's moments; in the gradient the same penalty inflates Adam's v on
+    the distractor columns by orders of magnitude."""
+    small = {"n_distractors": 40, "iterations": 150, "n_test_envs": 2}
+    (grad,) = lqr_train.train_batch(get_preset("psm").replace(**small), [2])
+    prox_cfg = get_preset("psm-prox").replace(**small)
+    (prox,) = lqr_train.train_batch(prox_cfg, [2])
+    (free,) = lqr_train.train_batch(prox_cfg.replace(lam=0.0), [2])  # same P, no penalty
+    (plain,) = lqr_train.train_batch(get_preset("overparam").replace(**small), [2])
+    assert prox["pair_loss"] < 1e-2 * free["pair_loss"]
+    assert grad["pair_loss"] < 1e-2 * free["pair_loss"]
+    assert prox["adam_v_distractor"] < 10 * plain["adam_v_distractor"]
+    assert grad["adam_v_distractor"] > 1e3 * plain["adam_v_distractor"]
+    assert free["test_error"] == plain["test_error"]  # λ = 0: the plain overparam run
+    for r in (grad, prox, plain):
+        assert 0 < r["adam_v_invariant"] and 0 < r["adam_v_distractor"]
+    assert "pair_loss" not in plain

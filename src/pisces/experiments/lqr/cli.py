@@ -86,10 +86,15 @@ def build_config(args: argparse.Namespace) -> LQRConfig:
 
 
 def same_config(old: dict | None, new: dict) -> bool:
-    """Whether a stored seed's config equals ``new``, ignoring :data:`EXECUTION_FIELDS`."""
+    """Whether a stored seed's config equals ``new``, ignoring :data:`EXECUTION_FIELDS`; a
+    field that a record written before it existed lacks takes its default (e.g.
+    ``penalty="gradient"``), so older results still resume."""
     if old is None:
         return False
-    drop = lambda d: {k: v for k, v in d.items() if k not in EXECUTION_FIELDS}  # noqa: E731
+    defaults = {f.name: f.default for f in dataclasses.fields(LQRConfig)}
+    drop = lambda d: {  # noqa: E731
+        k: v for k, v in (defaults | d).items() if k not in EXECUTION_FIELDS
+    }
     return drop(old) == drop(new)
 
 

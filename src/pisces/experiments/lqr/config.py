@@ -9,6 +9,7 @@ METHODS = ("overparam", "ipo", "l1", "psm", "random-penalty")
 OPTIMIZERS = ("adam", "gd")
 DTYPES = ("float64", "float32")
 ADAM_IMPLS = ("fused", "reference")
+PENALTY_MODES = ("gradient", "prox")
 #: config fields that change how a run executes but not what it computes (beyond float
 #: rounding); resume does not compare them, and records written before they existed lack them.
 EXECUTION_FIELDS = ("adam_impl", "device")
@@ -41,6 +42,12 @@ class LQRConfig:
     """Full-batch iterations (spec §3: 5000; IPO code)."""
     lam: float = 0.0
     """λ ≥ 0, weight of the state-aggregation (psm) or random-subspace (control) penalty."""
+    penalty: str = "gradient"
+    """How the λ penalty of ``psm`` / ``random-penalty`` enters training: ``gradient`` (its
+    gradient is added to the cost's, so the optimizer sees it: the paper's loss) or ``prox``
+    (decoupled, as AdamW decouples weight decay: the optimizer steps on the cost alone, then
+    the exact proximal step of ``lr · λ ‖K1 P‖²_F`` is applied to K1). ``prox`` keeps the
+    penalty out of Adam's moment estimates: the test of spec §4's mechanism."""
     l1: float = 0.0
     """μ ≥ 0, weight of the ℓ1 penalty μ‖K‖₁ (``l1`` only), applied by a proximal step."""
     n_train_envs: int = 2
@@ -78,6 +85,10 @@ class LQRConfig:
             self.device == "cuda" or (self.device.startswith("cuda:") and self.device[5:].isdigit())
         ):
             raise ValueError(f"unknown device {self.device!r}; use cpu, cuda or cuda:N")
+        if self.penalty not in PENALTY_MODES:
+            raise ValueError(f"unknown penalty {self.penalty!r}; choose from {PENALTY_MODES}")
+        if self.penalty == "prox" and self.method not in ("psm", "random-penalty"):
+            raise ValueError("penalty='prox' applies to the psm and random-penalty methods")
         if self.dtype not in DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; choose from {DTYPES}")
         if self.init not in ("orthogonal", "gaussian"):
@@ -126,6 +137,10 @@ PRESETS: dict[str, LQRConfig] = {
     # choice: at 1e-3 GD has not fit the training envs after 2000 its; 1e-2 is stable for
     # λ = 100 (penalty curvature 2λ‖K1-factor‖² ≲ 100) and fits them to ~1e-7.
     "psm-gd": LQRConfig(method="psm", lam=100.0, optimizer="gd", lr=1e-2),
+    # The mechanism test (ours): the same penalties with Adam, decoupled from Adam's moments
+    # by a proximal step. Spec §4's explanation predicts the gain disappears.
+    "psm-prox": LQRConfig(method="psm", lam=1e5, penalty="prox"),
+    "random-penalty-prox": LQRConfig(method="random-penalty", lam=1e5, penalty="prox"),
 }
 
 

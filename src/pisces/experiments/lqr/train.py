@@ -16,6 +16,9 @@ Methods (``LQRConfig.method``):
 * ``random-penalty``: ``overparam`` + ``λ ‖K1 F‖²_F`` with ``F = [0 ; V] R``, ``V`` a Haar
   random nd × ns semi-orthogonal matrix and ``R`` the triangular factor of the PSM factor
   ``(W_x − W_y) M = U R`` (same singular values, random distractor subspace).
+* ``penalty="prox"`` (either of the two above): the optimizer steps on the cost alone; then
+  ``K1 ← argmin_K ½‖K − K1‖² + η λ ‖K P‖²_F = K1 (I + 2ηλ P Pᵀ)⁻¹
+  = K1 − (K1 P) (I/(2ηλ) + PᵀP)⁻¹ Pᵀ`` (Woodbury), η = lr, P = ``(W_x − W_y) M`` or ``F``.
 * ``ipo``: one linear ``K_i`` (zeros) per training environment, each with its own optimizer;
   the policy is ``K = 1/N Σ_i K_i``. Each iteration visits ``i = 1..N`` in turn, recomputes
   ``K`` with the latest ``K_j``, and steps only ``K_i`` on ``J(K W_i)``
@@ -208,7 +211,10 @@ def train_batch(
         One dict per seed: ``test_error`` (mean over test envs of J_test − J*),
         ``test_errors`` (each test env), ``train_error`` (mean over training envs of
         J_train − J*), ``train_curve`` (every 500 its), norms of the invariant and distractor
-        blocks of K, the PSM pair diagnostics and the wall time.
+        blocks of K, the PSM pair diagnostics, for K = K2 K1 trained by Adam the mean of Adam's
+        ``v`` over K1's invariant and distractor columns (``adam_v_invariant``,
+        ``adam_v_distractor``), for the penalised methods ``pair_loss = ‖K1 P‖²_F``, and the
+        wall time.
     """
     start = time.perf_counter()
     data = list(data) if data is not None else [make_seed_data(config, s) for s in seeds]
@@ -225,10 +231,16 @@ def train_batch(
     w_train = put([d.w_train for d in data], dt)  # (S, N, D, ns)
     dim = w_train.shape[-2]
     wcat = torch.cat(list(w_train.unbind(1)), -1)  # (S, D, N ns)
-    if config.method == "random-penalty":
+    m_psm = prox = factor = None
+    if config.method in ("psm", "random-penalty"):  # the penalty is λ ‖K1 P‖²_F
+        factor = put([d.pair_factor for d in data], f64)
+        if config.method == "psm":
+            factor = (w_train[:, 0] - w_train[:, 1]).to(f64) @ factor  # (S, D, ns)
+    if config.penalty == "prox" and lam > 0:
+        prox = _prox_operator(factor, config.lr * lam, dt)
+    elif config.method == "random-penalty":
         wcat = torch.cat([wcat, put([d.pair_factor for d in data], dt)], -1)
-    m_psm = None
-    if config.method == "psm":
+    elif config.method == "psm":
         m_psm = put([d.pair_factor for d in data], dt)
 
     init_rngs = [seed_streams(d.seed)[2] for d in data]
@@ -256,6 +268,9 @@ def train_batch(
     for it in range(config.iterations):
         if config.method in _OVERPARAM:
             cost = _overparam_step(params, opts[0], wcat, m_psm, (a, b, q, r), n_env, ns, lam)
+            if prox is not None:
+                p_mat, c_mat = prox
+                params[0].sub_((params[0] @ p_mat) @ c_mat)
         elif config.method == "ipo":
             cost = ipo_step(params, opts, w_train, (a, b, q, r))
         else:
@@ -271,6 +286,9 @@ def train_batch(
         on_iterations(done)
 
     k = policy(config, params)
+    extra = _adam_second_moment(opts[0], params[0], ns) if config.method in _OVERPARAM else {}
+    if factor is not None:  # ‖K1 P‖²_F: the aggregation loss without λ
+        extra["pair_loss"] = ((params[0].to(f64) @ factor) ** 2).sum((-1, -2)).cpu()
     system = (a[:, 0], b[:, 0], q[:, 0], r[:, 0])
     w_test = put([d.w_test for d in data], dt)
     errors = test_errors(k, w_test, system, j_star).cpu()
@@ -295,12 +313,41 @@ def train_batch(
                 "norm_k_invariant": float(k[s, :, :ns].to(f64).norm()),
                 "norm_k_distractor": float(kd.norm()),
                 **d.pair_info,
+                **{key: float(v[s]) for key, v in extra.items()},
                 "wall_time_s": wall / len(data),
                 "batch_wall_time_s": wall,
                 "batch_size": len(data),
             }
         )
     return results
+
+
+def _prox_operator(factor: Tensor, step: float, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """``(P, C)`` with ``K ← K − (K P) C`` the proximal step of ``step · ‖K P‖²_F``.
+
+    ``argmin_K ½‖K − K1‖²_F + step ‖K P‖²_F`` solves ``K (I + 2 step P Pᵀ) = K1``; by Woodbury
+    ``K = K1 − K1 P (I/(2 step) + PᵀP)⁻¹ Pᵀ``. ``factor``: P (S, D, r) in float64; returns P
+    and ``C = (I/(2 step) + PᵀP)⁻¹ Pᵀ`` (S, r, D) in ``dtype``.
+    """
+    r = factor.shape[-1]
+    eye = torch.eye(r, dtype=factor.dtype, device=factor.device)
+    inner = eye / (2.0 * step) + factor.transpose(-1, -2) @ factor
+    c = torch.linalg.solve(inner, factor.transpose(-1, -2))
+    return factor.to(dtype), c.to(dtype)
+
+
+def _adam_second_moment(opt: _Optimizer, k1: Tensor, ns: int) -> dict[str, Tensor]:
+    """Mean of Adam's second-moment estimate ``v`` over K1's columns that read the invariant
+    features (the first ``ns``) and the distractors (the rest), per seed; empty for GD. The
+    diagnostic of spec §4's mechanism (a penalty in the gradient inflates ``v``)."""
+    if opt.kind != "adam":
+        return {}
+    v = opt.torch_opt.state[k1]["exp_avg_sq"] if opt.torch_opt is not None else opt.v[0]
+    v = v.to(torch.float64).cpu()
+    return {
+        "adam_v_invariant": v[..., :ns].mean((-1, -2)),
+        "adam_v_distractor": v[..., ns:].mean((-1, -2)),
+    }
 
 
 def policy(config: LQRConfig, params: Sequence[Tensor]) -> Tensor:
