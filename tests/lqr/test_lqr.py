@@ -412,3 +412,21 @@ def test_prox_penalty_keeps_the_constraint_out_of_adam():
     for r in (grad, prox, plain):
         assert 0 < r["adam_v_invariant"] and 0 < r["adam_v_distractor"]
     assert "pair_loss" not in plain
+
+
+def test_cli_sweep_both_penalty_modes(tmp_path):
+    out = tmp_path / "sweep"
+    args = ["lqr", "sweep", "--distractors", "25", "--seeds", "1", "--iterations", "5"]
+    args += ["--lambdas", "0", "100", "--lr-gd", "0.1", "--penalties", "gradient", "prox"]
+    assert cli.main([*args, "--out", str(out), "--no-progress"]) == 0
+    assert (out / "lambda_sweep.png").stat().st_size > 0
+    runs = {
+        p.name: json.loads((p / "seed_0001.json").read_text()) for p in out.iterdir() if p.is_dir()
+    }
+    assert len(runs) == 2 * 2 * 2 * 2  # methods × penalties × optimizers × λ
+    grad, prox = runs["psm_gd_lam100"], runs["psm_gd_lam100_prox"]
+    assert (grad["preset"], grad["config"]["penalty"]) == ("psm", "gradient")
+    assert (prox["preset"], prox["config"]["penalty"]) == ("psm-prox", "prox")
+    assert grad["config"]["lr"] == pytest.approx(0.01)  # capped at 1/λ in the gradient
+    assert prox["config"]["lr"] == pytest.approx(0.1)  # the prox step needs no cap
+    assert runs["random-penalty_adam_lam0_prox"]["config"]["lr"] == 1e-3  # Adam: the preset's

@@ -18,6 +18,7 @@ from pisces.experiments.lqr.config import (
     ADAM_IMPLS,
     EXECUTION_FIELDS,
     OPTIMIZERS,
+    PENALTY_MODES,
     PRESETS,
     LQRConfig,
     get_preset,
@@ -443,34 +444,46 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"pisces lqr sweep: {exc}", file=sys.stderr)
         return 2
     runs = []
-    for preset in ("psm", "random-penalty"):
-        for opt in args.optimizers:
-            for lam in args.lambdas:
-                # GD is only stable for lr < ~1 / (λ σ²) (penalty curvature): lr = min(lr_gd, 1/λ).
-                lr = min(args.lr_gd, 1.0 / lam) if lam > 0 else args.lr_gd
-                cfg = get_preset(preset).replace(
-                    n_distractors=args.distractors,
-                    lam=lam,
-                    optimizer=opt,
-                    iterations=args.iterations,
-                    dtype=args.dtype,
-                    lr=lr if opt == "gd" else get_preset(preset).lr,
-                    device=device,
-                )
-                d = out / f"{preset}_{opt}_lam{lam:g}"
-                code = run_train(
-                    cfg, preset, args.seeds, d, batch=len(args.seeds), progress=not args.no_progress
-                )
-                if code:
-                    return code
-                runs.append((preset, opt, lam, d))
+    for base in ("psm", "random-penalty"):
+        for penalty in args.penalties:
+            preset = base if penalty == "gradient" else f"{base}-prox"
+            for opt in args.optimizers:
+                for lam in args.lambdas:
+                    # GD with the penalty in its gradient is only stable for lr < ~1 / (λ σ²)
+                    # (penalty curvature): lr = min(lr_gd, 1/λ). The prox step has no limit.
+                    lr = args.lr_gd
+                    if penalty == "gradient" and lam > 0:
+                        lr = min(args.lr_gd, 1.0 / lam)
+                    cfg = get_preset(preset).replace(
+                        n_distractors=args.distractors,
+                        lam=lam,
+                        optimizer=opt,
+                        iterations=args.iterations,
+                        dtype=args.dtype,
+                        lr=lr if opt == "gd" else get_preset(preset).lr,
+                        device=device,
+                    )
+                    suffix = "" if penalty == "gradient" else "_prox"
+                    d = out / f"{base}_{opt}_lam{lam:g}{suffix}"
+                    code = run_train(
+                        cfg,
+                        preset,
+                        args.seeds,
+                        d,
+                        batch=len(args.seeds),
+                        progress=not args.no_progress,
+                    )
+                    if code:
+                        return code
+                    runs.append((preset, opt, lam, d))
     plot_sweep(runs, out / "lambda_sweep.png", args.distractors)
     print(f"wrote {out / 'lambda_sweep.png'}")
     return 0
 
 
 def plot_sweep(runs: Sequence[tuple[str, str, float, Path]], path: Path, nd: int) -> None:
-    """Mean (± std) test error vs λ (log x), one line per (method, optimizer)."""
+    """Mean (± std) test error vs λ (log x), one line per (preset, optimizer); the prox
+    presets (penalty decoupled from the optimizer) are drawn with square markers."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -490,7 +503,7 @@ def plot_sweep(runs: Sequence[tuple[str, str, float, Path]], path: Path, nd: int
             x,
             m,
             yerr=s,
-            marker="o",
+            marker="s" if preset.endswith("-prox") else "o",
             capsize=3,
             ls="-" if opt == "adam" else "--",
             label=f"{preset}, {opt}",
@@ -515,6 +528,13 @@ def configure_sweep(parser: argparse.ArgumentParser) -> None:
         "--lambdas", type=float, nargs="+", default=[0.0, 1.0, 100.0, 1e3, 1e4, 1e5]
     )
     parser.add_argument("--optimizers", nargs="+", choices=OPTIMIZERS, default=["adam", "gd"])
+    parser.add_argument(
+        "--penalties",
+        nargs="+",
+        choices=PENALTY_MODES,
+        default=["gradient"],
+        help="gradient (the paper's loss) and/or prox (decoupled from the optimizer)",
+    )
     parser.add_argument("--iterations", type=int, default=5000)
     parser.add_argument(
         "--lr-gd",
