@@ -430,3 +430,15 @@ def test_cli_sweep_both_penalty_modes(tmp_path):
     assert grad["config"]["lr"] == pytest.approx(0.01)  # capped at 1/λ in the gradient
     assert prox["config"]["lr"] == pytest.approx(0.1)  # the prox step needs no cap
     assert runs["random-penalty_adam_lam0_prox"]["config"]["lr"] == 1e-3  # Adam: the preset's
+
+
+def test_diagnostics_table_medians_and_missing_fields():
+    recs = [_record("psm", 500, s, float(s), 2000) for s in (1, 2, 3)]
+    for r, v in zip(recs, (1e-6, 3e-6, 2e-6), strict=True):
+        r.update(norm_k_invariant=18.0, norm_k_distractor=0.3, adam_v_distractor=v)
+    recs.append(_record("overparam", 500, 1, 25.0, 2000) | {"norm_k_distractor": 2.9})
+    lines = cli_lqr.diagnostics_table(recs).splitlines()
+    assert lines[2].startswith("| overparam | 500 | 1 | 25 |")  # the paper's row order
+    psm = lines[3].split(" | ")
+    assert psm[:4] == ["| psm", "500", "3", "2"]  # median test error of 1, 2, 3
+    assert psm[6] == "–" and psm[8] == "2.00e-06 |"  # no pair loss; median Adam v

@@ -303,12 +303,54 @@ def report_table(
     return table + "\n".join(notes) + "\n"
 
 
+#: per-seed fields of :func:`diagnostics_table`: (JSON key, column header, format).
+DIAGNOSTICS = (
+    ("test_error", "J_test − J*", "{:.3g}"),
+    ("norm_k_invariant", "‖K_invariant‖_F", "{:.3g}"),
+    ("norm_k_distractor", "‖K_distractor‖_F", "{:.3g}"),
+    ("pair_loss", "‖K1 P‖²_F (pair loss / λ)", "{:.2e}"),
+    ("adam_v_invariant", "Adam v, K1 invariant cols", "{:.2e}"),
+    ("adam_v_distractor", "Adam v, K1 distractor cols", "{:.2e}"),
+)
+
+
+def diagnostics_table(records: Sequence[dict]) -> str:
+    """Markdown: per (preset, nd), the median over seeds of each :data:`DIAGNOSTICS` field
+    ("–" where the records lack it: older runs, or a method without that quantity)."""
+    cells: dict[tuple[str, int], list[dict]] = {}
+    for r in records:
+        cells.setdefault((str(r["preset"]), int(r["distractors"])), []).append(r)
+    order = {p: i for i, p in enumerate(PRESETS)}
+    lines = [
+        "| preset | nd | seeds | " + " | ".join(h for _, h, _ in DIAGNOSTICS) + " |",
+        "|---|---|---|" + "---|" * len(DIAGNOSTICS),
+    ]
+    for key in sorted(cells, key=lambda k: (order.get(k[0], len(order)), k[0], k[1])):
+        recs = cells[key]
+        row = [key[0], str(key[1]), str(len(recs))]
+        for field, _, fmt in DIAGNOSTICS:
+            vals = [r[field] for r in recs if field in r]
+            row.append(fmt.format(float(np.median(vals))) if vals else "–")
+        lines.append("| " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "Medians over seeds. P: the penalty's factor ((W_x − W_y) M for psm, F for the "
+        "control); Adam v: the mean of Adam's second-moment estimate over K1's columns.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _report(args: argparse.Namespace) -> int:
     records = load_results(args.dirs)
     if not records:
         print("pisces lqr report: no seed_*.json found", file=sys.stderr)
         return 2
-    text = report_table(records, seed=args.bootstrap_seed, reps=args.reps, test_env=args.test_env)
+    if args.diagnostics:
+        text = diagnostics_table(records)
+    else:
+        text = report_table(
+            records, seed=args.bootstrap_seed, reps=args.reps, test_env=args.test_env
+        )
     print(text, end="")
     if args.out:
         Path(args.out).write_text(text)
@@ -326,6 +368,11 @@ def configure_report(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="score each seed by this one test environment (default: mean over all)",
+    )
+    parser.add_argument(
+        "--diagnostics",
+        action="store_true",
+        help="instead of Table H.1: medians of the policy norms, the pair loss and Adam's v",
     )
     parser.set_defaults(func=_report)
 
