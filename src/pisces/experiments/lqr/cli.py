@@ -490,7 +490,6 @@ def _sweep(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"pisces lqr sweep: {exc}", file=sys.stderr)
         return 2
-    runs = []
     for base in ("psm", "random-penalty"):
         for penalty in args.penalties:
             preset = base if penalty == "gradient" else f"{base}-prox"
@@ -522,28 +521,34 @@ def _sweep(args: argparse.Namespace) -> int:
                     )
                     if code:
                         return code
-                    runs.append((preset, opt, lam, d))
-    plot_sweep(runs, out / "lambda_sweep.png", args.distractors)
+    plot_sweep(out, out / "lambda_sweep.png", args.distractors)
     print(f"wrote {out / 'lambda_sweep.png'}")
     return 0
 
 
-def plot_sweep(runs: Sequence[tuple[str, str, float, Path]], path: Path, nd: int) -> None:
-    """Mean (± std) test error vs λ (log x), one line per (preset, optimizer); the prox
-    presets (penalty decoupled from the optimizer) are drawn with square markers."""
+def plot_sweep(out: Path, path: Path, nd: int) -> None:
+    """Mean (± std) test error vs λ (log x) of every run directory under ``out`` at ``nd``
+    (so that sweeps run at different times draw one figure), one line per (preset,
+    optimizer); a GD line's label gives its largest learning rate (capped at 1/λ when the
+    penalty is in the gradient); prox presets (penalty decoupled) have square markers."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
     lines: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
-    for preset, opt, lam, d in runs:
-        vals = np.array([r["test_error"] for r in load_results([d])])
+    lrs: dict[tuple[str, str], float] = {}
+    for d in sorted(p for p in out.iterdir() if p.is_dir()):
+        recs = [r for r in load_results([d]) if int(r["distractors"]) == nd]
+        vals = np.array([r["test_error"] for r in recs])
         vals = vals[np.isfinite(vals)]
-        if vals.size:
-            lines.setdefault((preset, opt), []).append((max(lam, 1e-3), vals.mean(), vals.std()))
+        if not vals.size:
+            continue
+        key = (str(recs[0]["preset"]), str(recs[0]["optimizer"]))
+        lam = float(recs[0]["lambda"])
+        lines.setdefault(key, []).append((max(lam, 1e-3), vals.mean(), vals.std()))
+        lrs[key] = max(lrs.get(key, 0.0), float(recs[0]["config"]["lr"]))
     for (preset, opt), pts in sorted(lines.items()):
         x, m, s = (np.array(v) for v in zip(*sorted(pts), strict=True))
         ax.errorbar(
@@ -553,14 +558,14 @@ def plot_sweep(runs: Sequence[tuple[str, str, float, Path]], path: Path, nd: int
             marker="s" if preset.endswith("-prox") else "o",
             capsize=3,
             ls="-" if opt == "adam" else "--",
-            label=f"{preset}, {opt}",
+            label=f"{preset}, {opt}" + (f" (lr ≤ {lrs[(preset, opt)]:g})" if opt == "gd" else ""),
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("λ (0 plotted at 1e-3)")
     ax.set_ylabel("J_test − J* (mean ± std over seeds)")
     ax.set_title(f"LQR nd={nd}: PSM pairs vs random-subspace penalty", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
