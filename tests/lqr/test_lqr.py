@@ -346,6 +346,8 @@ def test_compare_pairs_seeds_and_names_the_change(tmp_path, capsys):
     other = [_record("psm", 500, s, 0.1 * s + 0.5, 5000) for s in (2, 3, 4, 5)]
     other += [_record("ipo", 500, 1, math.inf, 5000), _record("ipo", 500, 2, 40.0, 5000)]
     other[0]["config"]["adam_impl"] = "reference"  # an execution field: not a "change"
+    for r in other:  # a field older records lack counts as its default, not as a change
+        r["config"]["penalty"] = "gradient"
     text = cli_lqr.compare_table(base, other, reps=500)
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines()[2:4]}
     assert list(rows) == ["ipo", "psm"]  # preset order of the paper's table

@@ -416,7 +416,9 @@ def compare_table(
         both = np.isfinite(ea) & np.isfinite(eb)
         if both.any():
             diffs[key] = (eb - ea)[both].tolist()
-        ca, cb = a[key][seeds[0]]["config"], b[key][seeds[0]]["config"]
+        defaults = {f.name: f.default for f in dataclasses.fields(LQRConfig)}
+        ca = defaults | a[key][seeds[0]]["config"]  # fields older records lack: defaults
+        cb = defaults | b[key][seeds[0]]["config"]
         changed = sorted(
             f for f in {*ca, *cb} if f not in EXECUTION_FIELDS and ca.get(f) != cb.get(f)
         )
