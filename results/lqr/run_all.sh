@@ -83,4 +83,16 @@ H1|H2)  # session 3: the preset's 5000 iterations (the IPO code's protocol) for 
     $Q --preset overparam --distractors 10000 --seeds 21-100 --out $F/overparam_nd10000
   fi
   ;;
+M)  # session 3: the mechanism test. The penalties decoupled from Adam (penalty = prox), 100
+  # seeds, 2000 iterations as Table H.1; then 20 seeds of psm, random-penalty and overparam
+  # again, to record Adam's second moment (adam_v_*), which older records lack.
+  [ -n "${SRC:-}" ] && export PYTHONPATH="$SRC"
+  P=".venv/bin/python -m pisces.cli lqr train --iterations 2000 --dtype float32 --no-progress"
+  for m in psm-prox random-penalty-prox; do
+    $P --preset $m --distractors 500 --seeds 1-100 --out $R/${m}_nd500
+  done
+  for m in psm random-penalty overparam; do
+    $P --preset $m --distractors 500 --seeds 1-20 --out results/lqr/mechanism/${m}_nd500
+  done
+  ;;
 esac
