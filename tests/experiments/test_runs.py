@@ -114,3 +114,19 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="--device cuda:1: CUDA is not available"):
             runs.resolve_device("cuda:1")
+
+
+def test_pending_seeds_skips_done_and_names_a_mismatch(tmp_path):
+    def path_of(seed):
+        return tmp_path / f"seed-{seed}.json"
+
+    for seed, lr in ((2, 0.1), (4, 0.1)):
+        path_of(seed).write_text(json.dumps({"seed": seed, "lr": lr}))
+    seen = []
+    todo = runs.pending_seeds(
+        [1, 2, 3, 4], path_of, lambda r: r["lr"] == 0.1, lambda s, r: seen.append((s, r["seed"]))
+    )
+    assert todo == [1, 3] and seen == [(2, 2), (4, 4)]
+    path_of(3).write_text(json.dumps({"seed": 3, "lr": 0.5}))
+    with pytest.raises(runs.ConfigMismatch, match=re.escape(f"{path_of(3)} was made with a d")):
+        runs.pending_seeds([1, 2, 3], path_of, lambda r: r["lr"] == 0.1)

@@ -11,7 +11,7 @@ import os
 import subprocess
 import tempfile
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,6 +40,40 @@ def parse_seeds(spec: str) -> list[int]:
             raise ValueError(f"bad seeds spec {spec!r}: range {item!r} is reversed")
         seeds.update(range(lo, hi + 1))
     return sorted(seeds)
+
+
+class ConfigMismatch(ValueError):
+    """A finished result in the output folder was made with another configuration."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} was made with a different configuration; use another --out")
+        self.path = path
+
+
+def pending_seeds(
+    seeds: Iterable[int],
+    path_of: Callable[[int], Path],
+    same_config: Callable[[dict], bool],
+    on_done: Callable[[int, dict], None] | None = None,
+) -> list[int]:
+    """The seeds of ``seeds`` that still need running: resume for every ``train`` command.
+
+    A seed whose result file ``path_of(seed)`` exists is done: ``same_config(record)`` must
+    hold for its JSON record (else :class:`ConfigMismatch` names the file, and nothing is
+    run), and ``on_done(seed, record)`` is called (e.g. to print "skipped").
+    """
+    todo = []
+    for seed in seeds:
+        path = path_of(seed)
+        if not path.exists():
+            todo.append(seed)
+            continue
+        record = json.loads(path.read_text())
+        if not same_config(record):
+            raise ConfigMismatch(path)
+        if on_done is not None:
+            on_done(seed, record)
+    return todo
 
 
 def resolve_device(name: str) -> str:

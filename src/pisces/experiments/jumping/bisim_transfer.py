@@ -94,7 +94,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -551,7 +550,13 @@ class BisimTransfer:
 def run_command(args: argparse.Namespace) -> int:
     """``pisces jumping bisim-transfer``: see the module docstring."""
     from pisces.experiments.jumping.cli import save_solved_map, seed_path, write_summary
-    from pisces.experiments.runs import git_commit, parse_seeds, write_json_atomic
+    from pisces.experiments.runs import (
+        ConfigMismatch,
+        git_commit,
+        parse_seeds,
+        pending_seeds,
+        write_json_atomic,
+    )
 
     try:
         seeds = parse_seeds(args.seeds)
@@ -566,22 +571,18 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"pisces jumping bisim-transfer: {exc}", file=sys.stderr)
         return 2
     out: Path = args.out
-    todo = []
-    for seed in seeds:
-        path = seed_path(out, seed)
-        if path.exists():
-            with open(path) as f:
-                done = json.load(f)
-            if done.get("config") != cfg.to_dict():
-                print(
-                    f"pisces jumping bisim-transfer: {path} was made with a different "
-                    "configuration; use another --out",
-                    file=sys.stderr,
-                )
-                return 2
-            print(f"seed {seed}: done ({done['test_solved_pct']:.1f}% test), skipped")
-            continue
-        todo.append(seed)
+    try:
+        todo = pending_seeds(
+            seeds,
+            lambda seed: seed_path(out, seed),
+            lambda done: done.get("config") == cfg.to_dict(),
+            lambda seed, done: print(
+                f"seed {seed}: done ({done['test_solved_pct']:.1f}% test), skipped"
+            ),
+        )
+    except ConfigMismatch as exc:
+        print(f"pisces jumping bisim-transfer: {exc}", file=sys.stderr)
+        return 2
     print(f"{cfg.preset} on {cfg.grid}: {cfg.source}; candidates {cfg.candidates}")
     solver = BisimTransfer(cfg)
     commit = git_commit()

@@ -49,9 +49,11 @@ from typing import Any
 
 from pisces.experiments.jumping.config import GRIDS, PRESETS, JumpingConfig, make_config
 from pisces.experiments.runs import (
+    ConfigMismatch,
     git_commit,
     parse_overrides,
     parse_seeds,
+    pending_seeds,
     resolve_device,
     write_json_atomic,
 )
@@ -382,29 +384,28 @@ def train_command(args: argparse.Namespace) -> int:
         )
         return 2
     out: Path = args.out
-    todo = []
-    for seed in seeds:
+
+    def skipped(seed: int, done: dict[str, Any]) -> None:
+        print(f"seed {seed}: done ({describe(done)}), skipped")
         path = seed_path(out, seed)
-        if path.exists():
-            with open(path) as f:
-                done = json.load(f)
-            if _comparable(done["config"]) != _comparable(cfg.to_dict()):
-                print(
-                    f"pisces jumping train: {path} was made with a different configuration; "
-                    "use another --out",
-                    file=sys.stderr,
-                )
-                return 2
-            print(f"seed {seed}: done ({describe(done)}), skipped")
-            if args.save_model and not path.with_suffix(".pt").exists():
-                print(
-                    f"pisces jumping train: seed {seed} finished without --save-model, so it "
-                    f"has no {path.with_suffix('.pt').name} and is not retrained; delete "
-                    f"{path} (or use another --out) to retrain it with a checkpoint",
-                    file=sys.stderr,
-                )
-            continue
-        todo.append(seed)
+        if args.save_model and not path.with_suffix(".pt").exists():
+            print(
+                f"pisces jumping train: seed {seed} finished without --save-model, so it "
+                f"has no {path.with_suffix('.pt').name} and is not retrained; delete "
+                f"{path} (or use another --out) to retrain it with a checkpoint",
+                file=sys.stderr,
+            )
+
+    try:
+        todo = pending_seeds(
+            seeds,
+            lambda seed: seed_path(out, seed),
+            lambda done: _comparable(done["config"]) == _comparable(cfg.to_dict()),
+            skipped,
+        )
+    except ConfigMismatch as exc:
+        print(f"pisces jumping train: {exc}", file=sys.stderr)
+        return 2
     task = "colored obstacles (red + green)" if cfg.colors else "white obstacle"
     print(f"{cfg.preset} on {cfg.grid}, {task}: {cfg.source}; {cfg.epochs} epochs; device {device}")
     if args.ensemble and todo:

@@ -23,7 +23,14 @@ from pisces.experiments.lqr.config import (
     LQRConfig,
     get_preset,
 )
-from pisces.experiments.runs import git_commit, parse_seeds, resolve_device, write_json_atomic
+from pisces.experiments.runs import (
+    ConfigMismatch,
+    git_commit,
+    parse_seeds,
+    pending_seeds,
+    resolve_device,
+    write_json_atomic,
+)
 
 #: Table H.1 of the paper: (row, nd) -> (mean, std) of J_test − J* over 100 seeds.
 PAPER_TABLE_H1: dict[tuple[str, int], tuple[float, float]] = {
@@ -120,19 +127,13 @@ def run_train(
 
     torch.set_num_threads(int(os.environ.get("PISCES_LQR_THREADS", "1")))
     cfg_dict = dataclasses.asdict(config)
-    todo = []
-    for s in seeds:
-        p = seed_path(out, s)
-        if p.exists():
-            old = json.loads(p.read_text())
-            if not same_config(old.get("config"), cfg_dict):
-                print(
-                    f"pisces lqr train: {p} holds a different config; use another --out",
-                    file=sys.stderr,
-                )
-                return 2
-            continue
-        todo.append(s)
+    try:
+        todo = pending_seeds(
+            seeds, lambda s: seed_path(out, s), lambda old: same_config(old.get("config"), cfg_dict)
+        )
+    except ConfigMismatch as exc:
+        print(f"pisces lqr train: {exc}", file=sys.stderr)
+        return 2
     commit = git_commit()
     bar = tqdm(
         total=len(todo),
