@@ -293,6 +293,8 @@ def test_cli_rejects_bad_input(tmp_path, capsys):
         cli.main([*base, "--preset", "psm", "--seeds", "5-1"])
     assert cli.main([*base, "--preset", "psm", "--lambda", "-1", "--seeds", "1"]) == 2
     assert "lambda" in capsys.readouterr().err
+    assert cli.main([*base, "--preset", "l1", "--l1", "-1", "--seeds", "1"]) == 2
+    assert "l1 weight must be >= 0" in capsys.readouterr().err
     assert cli.main([*base, "--preset", "psm", "--seeds", "1", "--device", "tpu"]) == 2
     assert "--device tpu: unknown device" in capsys.readouterr().err
     if not torch.cuda.is_available():

@@ -86,6 +86,7 @@ def build_config(args: argparse.Namespace) -> LQRConfig:
         ("n_test_envs", "test_envs"),
         ("dtype", "dtype"),
         ("adam_impl", "adam_impl"),
+        ("l1", "l1"),
     ]:
         value = getattr(args, attr, None)
         if value is not None:
@@ -204,6 +205,7 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="penalty weight λ >= 0 (psm, random-penalty)",
     )
+    parser.add_argument("--l1", type=float, default=None, help="ℓ1 weight μ >= 0 (l1; preset: 1)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--iterations", type=int, default=None)
