@@ -205,7 +205,7 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="penalty weight λ >= 0 (psm, random-penalty)",
     )
-    parser.add_argument("--l1", type=float, default=None, help="ℓ1 weight μ >= 0 (l1; preset: 1)")
+    parser.add_argument("--l1", type=float, default=None, help="ℓ1 weight μ >= 0 (l1; preset: 10)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--iterations", type=int, default=None)
