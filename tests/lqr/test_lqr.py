@@ -283,6 +283,7 @@ def test_cli_train_resume_and_report(tmp_path, capsys):
     assert cli.main(["lqr", "report", str(out), "--reps", "200"]) == 0
     text = capsys.readouterr().out
     assert "overparam" in text and "25.80 (1.50)" in text and "n=3" in text
+    assert "- beyond the preset, n_test_envs 2 (preset 10): overparam nd=25." in text
 
 
 def test_cli_rejects_bad_input(tmp_path, capsys):

@@ -269,6 +269,7 @@ def report_table(
     cells: dict[tuple[str, str], list[float]] = {}
     unstable: dict[tuple[str, str], int] = {}
     its: dict[tuple[str, str], set[int]] = {}
+    changed: dict[tuple[str, str], set[str]] = {}
     for r in records:
         key = (str(r["preset"]), str(r["distractors"]))
         score = r["test_error"] if test_env is None else r["test_errors"][test_env]
@@ -277,6 +278,7 @@ def report_table(
         else:
             unstable[key] = unstable.get(key, 0) + 1
         its.setdefault(key, set()).add(r["config"]["iterations"])
+        changed.setdefault(key, set()).add(_beyond_preset(str(r["preset"]), r["config"]))
     ours = aggregate(cells, seed=seed, reps=reps)
     paper = {(m, str(nd)): v for (m, nd), v in PAPER_TABLE_H1.items()}
     order = [p for p in PRESETS if any(k[0] == p for k in [*ours, *paper])]
@@ -301,9 +303,29 @@ def report_table(
         by_its.setdefault(tuple(sorted(its[k])), []).append(f"{k[0]} nd={k[1]}")
     for n_its, names in by_its.items():
         notes.append(f"- training iterations {list(n_its)} (presets: 5000): {', '.join(names)}.")
+    by_change: dict[str, list[str]] = {}
+    for k in sorted(changed):
+        for what in sorted(changed[k] - {""}):
+            by_change.setdefault(what, []).append(f"{k[0]} nd={k[1]}")
+    for what, names in sorted(by_change.items()):
+        notes.append(f"- beyond the preset, {what}: {', '.join(names)}.")
     for k, n in sorted(unstable.items()):
         notes.append(f"- {k[0]} nd={k[1]}: {n} seed(s) with an unstable test env (inf), left out.")
     return table + "\n".join(notes) + "\n"
+
+
+def _beyond_preset(preset: str, config: dict) -> str:
+    """``"field value (preset value), ..."`` for the config fields of a record that differ
+    from its preset's today (nd, iterations and execution fields aside; fields the record
+    lacks take their defaults); ``""`` when none differ or the preset is unknown."""
+    if preset not in PRESETS:
+        return ""
+    defaults = dataclasses.asdict(LQRConfig())
+    ref, cfg = dataclasses.asdict(PRESETS[preset]), defaults | config
+    skip = {"n_distractors", "iterations", *EXECUTION_FIELDS}
+    return ", ".join(
+        f"{f} {cfg[f]} (preset {ref[f]})" for f in sorted(ref) if f not in skip and cfg[f] != ref[f]
+    )
 
 
 #: per-seed fields of :func:`diagnostics_table`: (JSON key, column header, format).
