@@ -417,6 +417,8 @@ def test_prox_penalty_keeps_the_constraint_out_of_adam():
     for r in (grad, prox, plain):
         assert 0 < r["adam_v_invariant"] and 0 < r["adam_v_distractor"]
     assert "pair_loss" not in plain
+    (untrained,) = lqr_train.train_batch(prox_cfg.replace(iterations=0), [2])
+    assert "adam_v_distractor" not in untrained and untrained["pair_loss"] > 0
 
 
 def test_cli_sweep_both_penalty_modes(tmp_path):

@@ -338,9 +338,10 @@ def _prox_operator(factor: Tensor, step: float, dtype: torch.dtype) -> tuple[Ten
 
 def _adam_second_moment(opt: _Optimizer, k1: Tensor, ns: int) -> dict[str, Tensor]:
     """Mean of Adam's second-moment estimate ``v`` over K1's columns that read the invariant
-    features (the first ``ns``) and the distractors (the rest), per seed; empty for GD. The
-    diagnostic of spec §4's mechanism (a penalty in the gradient inflates ``v``)."""
-    if opt.kind != "adam":
+    features (the first ``ns``) and the distractors (the rest), per seed. The
+    diagnostic of spec §4's mechanism (a penalty in the gradient inflates ``v``); empty for
+    gradient descent and before the first step."""
+    if opt.kind != "adam" or opt.t == 0:  # GD, or no step taken: no second moment
         return {}
     v = opt.torch_opt.state[k1]["exp_avg_sq"] if opt.torch_opt is not None else opt.v[0]
     v = v.to(torch.float64).cpu()
