@@ -238,8 +238,8 @@ def train_batch(
             factor = (w_train[:, 0] - w_train[:, 1]).to(f64) @ factor  # (S, D, ns)
     if config.penalty == "prox" and lam > 0:
         prox = _prox_operator(factor, config.lr * lam, dt)
-    elif config.method == "random-penalty":
-        wcat = torch.cat([wcat, put([d.pair_factor for d in data], dt)], -1)
+    elif config.method == "random-penalty":  # its penalty columns ride along with W
+        wcat = torch.cat([wcat, factor.to(dt)], -1)
     elif config.method == "psm":
         m_psm = put([d.pair_factor for d in data], dt)
 
