@@ -94,15 +94,19 @@ def build_config(args: argparse.Namespace) -> LQRConfig:
     return cfg.replace(**changes)
 
 
+def with_defaults(config: dict) -> dict:
+    """A stored config with the fields that older records lack set to their defaults."""
+    return dataclasses.asdict(LQRConfig()) | config
+
+
 def same_config(old: dict | None, new: dict) -> bool:
     """Whether a stored seed's config equals ``new``, ignoring :data:`EXECUTION_FIELDS`; a
     field that a record written before it existed lacks takes its default (e.g.
     ``penalty="gradient"``), so older results still resume."""
     if old is None:
         return False
-    defaults = {f.name: f.default for f in dataclasses.fields(LQRConfig)}
     drop = lambda d: {  # noqa: E731
-        k: v for k, v in (defaults | d).items() if k not in EXECUTION_FIELDS
+        k: v for k, v in with_defaults(d).items() if k not in EXECUTION_FIELDS
     }
     return drop(old) == drop(new)
 
@@ -320,8 +324,7 @@ def _beyond_preset(preset: str, config: dict) -> str:
     lacks take their defaults); ``""`` when none differ or the preset is unknown."""
     if preset not in PRESETS:
         return ""
-    defaults = dataclasses.asdict(LQRConfig())
-    ref, cfg = dataclasses.asdict(PRESETS[preset]), defaults | config
+    ref, cfg = dataclasses.asdict(PRESETS[preset]), with_defaults(config)
     skip = {"n_distractors", "iterations", *EXECUTION_FIELDS}
     return ", ".join(
         f"{f} {cfg[f]} (preset {ref[f]})" for f in sorted(ref) if f not in skip and cfg[f] != ref[f]
@@ -441,9 +444,10 @@ def compare_table(
         both = np.isfinite(ea) & np.isfinite(eb)
         if both.any():
             diffs[key] = (eb - ea)[both].tolist()
-        defaults = {f.name: f.default for f in dataclasses.fields(LQRConfig)}
-        ca = defaults | a[key][seeds[0]]["config"]  # fields older records lack: defaults
-        cb = defaults | b[key][seeds[0]]["config"]
+        ca, cb = (
+            with_defaults(a[key][seeds[0]]["config"]),
+            with_defaults(b[key][seeds[0]]["config"]),
+        )
         changed = sorted(
             f for f in {*ca, *cb} if f not in EXECUTION_FIELDS and ca.get(f) != cb.get(f)
         )
