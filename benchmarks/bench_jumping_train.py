@@ -80,13 +80,13 @@ def counted_gflop() -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
     from pisces.experiments.jumping.config import make_config
-    from pisces.experiments.jumping.train import JumpingTrainer, compute_losses
+    from pisces.experiments.jumping.trainer import JumpingTrainer
 
     cfg = make_config("randconv-pse", "wide")
     t = JumpingTrainer(cfg, 0)
     counter = FlopCounterMode(display=False)
     with counter:
-        compute_losses(t.net, t.data, cfg, t.generator, t.group_index)[0].backward()
+        t.learner.compute_losses()[0].backward()
     return counter.get_total_flops() / 1e9
 
 
@@ -95,7 +95,7 @@ def time_steps(preset: str, threads: int, steps: int, bf16: bool) -> float:
     import torch
 
     from pisces.experiments.jumping.config import make_config
-    from pisces.experiments.jumping.train import JumpingTrainer
+    from pisces.experiments.jumping.trainer import JumpingTrainer
 
     torch.set_num_threads(threads)
     cfg = make_config(preset, "wide", amp_bf16=bf16, log_every=4)
@@ -114,7 +114,7 @@ def time_eval(preset: str, threads: int, bf16: bool = False) -> float:
     import torch
 
     from pisces.experiments.jumping.config import make_config
-    from pisces.experiments.jumping.train import JumpingTrainer
+    from pisces.experiments.jumping.trainer import JumpingTrainer
 
     torch.set_num_threads(threads)
     t = JumpingTrainer(make_config(preset, "wide", amp_bf16=bf16), 0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
@@ -24,6 +23,3 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
         torch.set_num_threads(1)
     except ImportError:  # pragma: no cover
         pass
-
-#: read-only reference material shipped beside the checkout (paper, specs, fixtures).
-SHARED = Path(__file__).resolve().parents[2] / "shared"

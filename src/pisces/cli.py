@@ -14,6 +14,9 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from pisces.errors import UsageError
 
 #: group -> verb -> ("module:function", one-line help). The group "" holds top-level verbs.
 COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
@@ -22,7 +25,7 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "metrics": {
         "heatmap": (
-            "pisces.analysis.metric_heatmap:configure",
+            "pisces.experiments.jumping.heatmap:configure",
             "PSM vs bisimulation heatmaps of two jumping-task trajectories (PNG)",
         ),
     },
@@ -40,7 +43,7 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
             "train and evaluate a preset on a grid for a range of seeds",
         ),
         "report": (
-            "pisces.experiments.jumping.cli:configure_report",
+            "pisces.experiments.jumping.report:configure_report",
             "aggregate per-seed results beside the paper's Table 1 (Markdown)",
         ),
         "bisim-transfer": (
@@ -58,15 +61,15 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
             "train a preset on LQR with distractors for a range of seeds",
         ),
         "report": (
-            "pisces.experiments.lqr.cli:configure_report",
+            "pisces.experiments.lqr.report:configure_report",
             "aggregate per-seed results beside the paper's Table H.1 (Markdown)",
         ),
         "compare": (
-            "pisces.experiments.lqr.cli:configure_compare",
+            "pisces.experiments.lqr.report:configure_compare",
             "the same seeds run two ways (e.g. 2000 vs 5000 iterations): paired differences",
         ),
         "sweep": (
-            "pisces.experiments.lqr.cli:configure_sweep",
+            "pisces.experiments.lqr.sweep:configure_sweep",
             "test error vs lambda for psm and random-penalty (Adam vs gradient descent)",
         ),
     },
@@ -122,16 +125,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pisces: unknown command {args[0]!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     target, help_text = COMMANDS[group][verb]
-    parser = argparse.ArgumentParser(
-        prog=f"pisces {group} {verb}".replace("  ", " ").strip(), description=help_text
-    )
+    prog = f"pisces {group} {verb}".replace("  ", " ").strip()
+    parser = _Parser(prog=prog, description=help_text)
     _load(target)(parser)
-    namespace = parser.parse_args(rest)
-    func = getattr(namespace, "func", None)
-    if func is None:
-        raise SystemExit(f"pisces: internal error: {target} did not set a func")
-    result = func(namespace)
+    try:
+        namespace = parser.parse_args(rest)
+        func = getattr(namespace, "func", None)
+        if func is None:
+            raise SystemExit(f"pisces: internal error: {target} did not set a func")
+        result = func(namespace)
+    except UsageError as exc:
+        message = " ".join(str(exc).split())
+        print(message if message.startswith(prog) else f"{prog}: {message}", file=sys.stderr)
+        return 2
     return int(result or 0)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are :class:`UsageError` (one line, exit 2), not a usage
+    block and ``SystemExit``."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see --help)")
 
 
 if __name__ == "__main__":  # pragma: no cover

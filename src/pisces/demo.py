@@ -14,6 +14,7 @@ paper's 87.0 (10.1). The full protocol is ``pisces jumping train --preset randco
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 #: epochs of the demo's short schedule (the protocol: 2000).
@@ -29,14 +30,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pisces.experiments.jumping.cli import run_seed
+    from pisces.experiments.jumping.cli import run_seed, store_of
     from pisces.experiments.jumping.config import make_config
     from pisces.experiments.runs import resolve_device
 
     epochs = int(args.epochs)
-    cfg = make_config("randconv-pse", "wide", epochs=epochs, eval_every=max(1, epochs // 2))
-    out = Path(args.out)
-    device = resolve_device(getattr(args, "device", "auto"))
+    try:
+        cfg = make_config("randconv-pse", "wide", epochs=epochs, eval_every=max(1, epochs // 2))
+        device = resolve_device(getattr(args, "device", "auto"))
+        out = Path(args.out)
+        store_of(out).check_writable()
+    except ValueError as exc:
+        print(f"pisces demo: {exc}", file=sys.stderr)
+        return 2
     print(
         f"pisces demo: RandConv + PSEs on the wide jumping-task grid, seed {DEMO_SEED}, "
         f"SHORT schedule of {epochs} epochs (the paper's protocol: 2000), device {device}."

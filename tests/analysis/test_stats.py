@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from rliable import metrics as rly_metrics
 
-from pisces.analysis.stats import _iqm_rows as iqm_rows
 from pisces.analysis.stats import (
     aggregate,
     iqm,
+    iqm_rows,
     markdown_table,
     stratified_bootstrap_ci,
     summarize,

@@ -1,14 +1,15 @@
-"""Run bookkeeping: seed specs, commit stamps, atomic writes."""
+"""The run/result layer: seed specs, overrides, the result store, commit stamps, atomic writes."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
 
 import pytest
 
-from pisces.experiments import runs
+from pisces.experiments import configs, runs, seeds
 from pisces.experiments.jumping.config import JumpingConfig, make_config
 
 
@@ -24,7 +25,7 @@ from pisces.experiments.jumping.config import JumpingConfig, make_config
     ],
 )
 def test_parse_seeds(spec, want):
-    assert runs.parse_seeds(spec) == want
+    assert seeds.parse_seeds(spec) == want
 
 
 @pytest.mark.parametrize(
@@ -41,7 +42,7 @@ def test_parse_seeds(spec, want):
 )
 def test_parse_seeds_rejects_bad_specs(spec, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        runs.parse_seeds(spec)
+        seeds.parse_seeds(spec)
 
 
 def test_git_commit_names_this_checkout():
@@ -69,7 +70,7 @@ def test_write_json_atomic_keeps_old_file_on_failure(tmp_path):
 
 
 def test_parse_overrides_converts_to_the_field_types():
-    got = runs.parse_overrides(
+    got = configs.parse_overrides(
         ["alpha=2", "epochs=7", "rand_conv=TRUE", "metric=bisim", "dropout=0", " beta = 0.5 "],
         JumpingConfig,
     )
@@ -82,7 +83,7 @@ def test_parse_overrides_converts_to_the_field_types():
         "beta": 0.5,
     }
     assert type(got["epochs"]) is int and type(got["alpha"]) is float
-    assert runs.parse_overrides(None, JumpingConfig) == {}
+    assert configs.parse_overrides(None, JumpingConfig) == {}
     cfg = make_config("pse", **got)
     assert (cfg.alpha, cfg.epochs, cfg.rand_conv, cfg.metric) == (2.0, 7, True, "bisim")
 
@@ -100,7 +101,7 @@ def test_parse_overrides_converts_to_the_field_types():
 )
 def test_parse_overrides_rejects_bad_items(item, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        runs.parse_overrides([item], JumpingConfig)
+        configs.parse_overrides([item], JumpingConfig)
 
 
 def test_resolve_device():
@@ -116,17 +117,83 @@ def test_resolve_device():
             runs.resolve_device("cuda:1")
 
 
-def test_pending_seeds_skips_done_and_names_a_mismatch(tmp_path):
-    def path_of(seed):
-        return tmp_path / f"seed-{seed}.json"
+def _store(tmp_path):
+    return runs.ResultStore(tmp_path / "out", "seed-{seed}.json", "seed-*.json")
 
-    for seed, lr in ((2, 0.1), (4, 0.1)):
-        path_of(seed).write_text(json.dumps({"seed": seed, "lr": lr}))
+
+def test_pending_skips_done_seeds_and_keeps_one_config_per_folder(tmp_path):
+    store = _store(tmp_path)
+    for seed in (2, 4):
+        store.write({"seed": seed, "lr": 0.1})
+    assert json.loads(store.path(2).read_text())["format"] == runs.RECORD_FORMAT
     seen = []
-    todo = runs.pending_seeds(
-        [1, 2, 3, 4], path_of, lambda r: r["lr"] == 0.1, lambda s, r: seen.append((s, r["seed"]))
-    )
+
+    def mismatch(r):
+        return None if r["lr"] == 0.1 else f"lr {r['lr']}"
+
+    todo = store.pending([1, 2, 3, 4], mismatch, lambda s, r: seen.append((s, r["seed"])))
     assert todo == [1, 3] and seen == [(2, 2), (4, 4)]
-    path_of(3).write_text(json.dumps({"seed": 3, "lr": 0.5}))
-    with pytest.raises(runs.ConfigMismatch, match=re.escape(f"{path_of(3)} was made with a d")):
-        runs.pending_seeds([1, 2, 3], path_of, lambda r: r["lr"] == 0.1)
+    # a record of another configuration in the folder refuses every new seed, naming it
+    store.write({"seed": 9, "lr": 0.5})
+    with pytest.raises(runs.ConfigMismatch, match=re.escape(f"{store.path(9)} was made with a d")):
+        store.pending([1], mismatch)
+    with pytest.raises(runs.ConfigMismatch, match=r"\(lr 0.5\)"):
+        store.pending([1], mismatch)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [("", "empty"), ('{"seed": 1', "bad JSON at line 1"), ("[1, 2]", "no 'seed' key")],
+)
+def test_a_corrupt_record_is_named_with_what_to_do(tmp_path, text, why):
+    store = _store(tmp_path)
+    store.root.mkdir()
+    store.path(1).write_text(text)
+    with pytest.raises(runs.CorruptResult, match=re.escape(f"{store.path(1)} is not a valid")) as e:
+        store.pending([1], lambda r: None)
+    assert why in str(e.value) and "delete it" in str(e.value)
+    with pytest.raises(runs.CorruptResult):
+        runs.load_records([store.root], "seed-*.json")
+
+
+def test_load_records_reads_each_file_once(tmp_path):
+    store = _store(tmp_path)
+    for seed in (3, 1, 2):
+        store.write({"seed": seed})
+    sub = runs.ResultStore(store.root / "sub", "seed-{seed}.json", "seed-*.json")
+    sub.write({"seed": 7})
+    root = store.root
+    twice = runs.load_records([root, root, root / "." / "sub"], "seed-*.json", recursive=True)
+    assert sorted(r["seed"] for r in twice) == [1, 2, 3, 7]
+    flat = runs.load_records([root], "seed-*.json", by_seed=True)
+    assert [r["seed"] for r in flat] == [1, 2, 3]
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        runs.load_records([tmp_path / "nope"], "seed-*.json")
+    with pytest.raises(FileNotFoundError, match="no seed-\\*.json in"):
+        runs.load_records([tmp_path], "seed-*.json", require=True)
+
+
+def test_check_writable_fails_before_any_work(tmp_path):
+    a_file = tmp_path / "F"
+    a_file.write_text("x")
+    for out, what in (
+        (a_file, "is a file"),
+        (a_file / "sub", f"lies under the file {a_file}"),
+    ):
+        with pytest.raises(ValueError, match=re.escape(what)):
+            runs.ResultStore(out).check_writable()
+    runs.ResultStore(tmp_path / "new" / "deep").check_writable()
+    assert (tmp_path / "new" / "deep").is_dir()
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o500)
+    if not os.access(ro, os.W_OK):  # root ignores permissions
+        with pytest.raises(ValueError, match="is not writable"):
+            runs.ResultStore(ro).check_writable()
+
+
+def test_summary_of_an_empty_folder_writes_nothing(tmp_path):
+    store = _store(tmp_path)
+    assert store.write_summary(lambda rs: {"n": len(rs)}) is None
+    store.write({"seed": 1})
+    assert store.write_summary(lambda rs: {"n": len(rs)}) == {"n": 1}
+    assert json.loads((store.root / "summary.json").read_text()) == {"n": 1}

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from pisces.networks.jumping import JumpingNetwork, _same_pads
+from pisces.networks.jumping import JumpingNetwork, same_pads
 
 
 def _net(seed: int = 0, **kw) -> JumpingNetwork:
@@ -28,9 +28,9 @@ def test_layer_output_shapes():
 
 
 def test_tf_same_padding():
-    assert _same_pads(60, 8, 4) == (2, 2)
-    assert _same_pads(15, 4, 2) == (1, 2)
-    assert _same_pads(8, 3, 1) == (1, 1)
+    assert same_pads(60, 8, 4) == (2, 2)
+    assert same_pads(15, 4, 2) == (1, 2)
+    assert same_pads(8, 3, 1) == (1, 1)
     assert _net().encoder.pads == ((2, 2), (1, 2), (1, 1))
 
 

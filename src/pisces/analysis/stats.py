@@ -61,7 +61,7 @@ def iqm(values: ArrayLike) -> float:
     return float(rly_metrics.aggregate_iqm(_as_scores(values, "values", ndim=2)))
 
 
-def _iqm_rows(x: np.ndarray) -> np.ndarray:
+def iqm_rows(x: np.ndarray) -> np.ndarray:
     """IQM of each row of ``x`` ``(reps, k)``: trim_mean with the cut of rliable/scipy."""
     k = x.shape[1]
     cut = int(0.25 * k)
@@ -72,7 +72,7 @@ def _iqm_rows(x: np.ndarray) -> np.ndarray:
 
 
 _STATISTICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "iqm": _iqm_rows,
+    "iqm": iqm_rows,
     "mean": lambda x: x.mean(axis=1),
 }
 

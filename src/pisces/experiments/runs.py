@@ -1,79 +1,221 @@
-"""Bookkeeping shared by every benchmark's ``train`` command: seed specs, the device, the
-commit stamp of a result, and atomic JSON writes (a killed run never leaves a half-written
-result behind)."""
+"""The run/result layer shared by every benchmark: one folder of per-seed JSON records.
+
+A benchmark's ``train`` command, its process pool (and later Ray and Optuna) all go through
+the same pieces:
+
+* :class:`ResultStore`: a folder of ``seed-<s>.json`` (or the benchmark's own file pattern):
+  the path of a seed, atomic writes (a killed run never leaves a partial file), every record
+  stamped with :data:`RECORD_FORMAT`, loading with errors that name a corrupt file, the
+  pending seeds of a request (resume), **one configuration per folder** (a new seed with
+  another configuration is refused, naming a record that disagrees), and the summary;
+* :func:`load_records`: the records under several folders, recursively, each file once
+  (a folder given twice, or a parent and its child, is not counted twice);
+* the execution stamp of a record: :func:`git_commit`, :func:`resolve_device`;
+* :func:`atomic_open`, :func:`write_json_atomic`, :func:`save_figure_atomic`.
+
+Config ↔ record (defaults for fields that older records lack, differences from a preset,
+execution-only fields) lives in :mod:`pisces.experiments.configs`.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import subprocess
 import tempfile
-import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-
-def parse_seeds(spec: str) -> list[int]:
-    """Parse ``"1-100"``, ``"3"``, ``"1,3,5"`` or ``"1-3,7"`` into sorted distinct seeds >= 0.
-
-    Raises:
-        ValueError: naming the offending item, for an empty spec or item, a non-integer, a
-            reversed range or a negative seed.
-    """
-    if not spec or not spec.strip():
-        raise ValueError("empty seeds spec; use e.g. 1-100 or 1,3,5")
-    seeds: set[int] = set()
-    for item in spec.split(","):
-        item = item.strip()
-        lo_text, dash, hi_text = item.partition("-")
-        try:
-            lo = int(lo_text)
-            hi = int(hi_text) if dash else lo
-        except ValueError:
-            raise ValueError(
-                f"bad seeds spec {spec!r} at {item!r}: use e.g. 1-100 or 1,3,5 (seeds >= 0)"
-            ) from None
-        if hi < lo:
-            raise ValueError(f"bad seeds spec {spec!r}: range {item!r} is reversed")
-        seeds.update(range(lo, hi + 1))
-    return sorted(seeds)
+#: version of the per-seed record layout, written into every new record as ``"format"``.
+#: Records without the key predate it (format 0) and are read the same way.
+RECORD_FORMAT = 1
 
 
 class ConfigMismatch(ValueError):
     """A finished result in the output folder was made with another configuration."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"{path} was made with a different configuration; use another --out")
+    def __init__(self, path: Path, detail: str = "") -> None:
+        more = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{path} was made with a different configuration{more}; one folder holds one "
+            "configuration: use another --out"
+        )
         self.path = path
 
 
-def pending_seeds(
-    seeds: Iterable[int],
-    path_of: Callable[[int], Path],
-    same_config: Callable[[dict], bool],
-    on_done: Callable[[int, dict], None] | None = None,
-) -> list[int]:
-    """The seeds of ``seeds`` that still need running: resume for every ``train`` command.
+class CorruptResult(ValueError):
+    """A result file that is not a JSON record (truncated, empty, edited by hand)."""
 
-    A seed whose result file ``path_of(seed)`` exists is done: ``same_config(record)`` must
-    hold for its JSON record (else :class:`ConfigMismatch` names the file, and nothing is
-    run), and ``on_done(seed, record)`` is called (e.g. to print "skipped").
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(
+            f"{path} is not a valid result file ({why}); delete it (its seed will rerun) or "
+            "move it away"
+        )
+        self.path = path
+
+
+def read_record(path: str | Path) -> dict[str, Any]:
+    """The JSON record at ``path``; :class:`CorruptResult` naming the file if it is not one."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise CorruptResult(path, "not UTF-8 text") from None
+    if not text.strip():
+        raise CorruptResult(path, "empty")
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CorruptResult(path, f"bad JSON at line {exc.lineno}: {exc.msg}") from None
+    if not isinstance(record, dict) or "seed" not in record:
+        raise CorruptResult(path, "no 'seed' key")
+    return record
+
+
+class ResultStore:
+    """The per-seed records of one folder (one configuration).
+
+    Args:
+        root: the folder (created on the first write).
+        pattern: file name of a seed, a ``str.format`` pattern with ``seed``.
+        glob: the glob matching every record of the folder.
     """
-    todo = []
-    for seed in seeds:
-        path = path_of(seed)
-        if not path.exists():
-            todo.append(seed)
-            continue
-        record = json.loads(path.read_text())
-        if not same_config(record):
-            raise ConfigMismatch(path)
-        if on_done is not None:
-            on_done(seed, record)
-    return todo
+
+    def __init__(
+        self, root: str | Path, pattern: str = "seed-{seed:03d}.json", glob: str = "seed-*.json"
+    ) -> None:
+        self.root = Path(root)
+        self.pattern = pattern
+        self.glob = glob
+
+    def path(self, seed: int) -> Path:
+        return self.root / self.pattern.format(seed=int(seed))
+
+    def check_writable(self) -> None:
+        """Fail now, not after hours of training, if records cannot be written here.
+
+        Raises:
+            ValueError: naming the folder, if it is a file, lies under a file, or cannot be
+                created or written.
+        """
+        root = self.root
+        for parent in [root, *root.parents]:
+            if parent.exists():
+                if not parent.is_dir():
+                    what = "is a file" if parent == root else f"lies under the file {parent}"
+                    raise ValueError(f"output folder {root} {what}; choose another --out")
+                break
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=root, prefix=".write-test-")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise ValueError(
+                f"output folder {root} is not writable ({exc.strerror or exc}); choose another "
+                "--out"
+            ) from None
+
+    def record_paths(self) -> list[Path]:
+        return sorted(self.root.glob(self.glob)) if self.root.is_dir() else []
+
+    def load(self, seed: int) -> dict[str, Any]:
+        return read_record(self.path(seed))
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every record of the folder, sorted by seed (:class:`CorruptResult` on a bad file)."""
+        return sorted((read_record(p) for p in self.record_paths()), key=lambda r: r["seed"])
+
+    def pending(
+        self,
+        seeds: Iterable[int],
+        mismatch: Callable[[dict], str | None],
+        on_done: Callable[[int, dict], None] | None = None,
+    ) -> list[int]:
+        """The seeds of ``seeds`` that still need running: resume for every ``train`` command.
+
+        Every record already in the folder must match the request: ``mismatch(record)``
+        returns None, or a description of the difference (then :class:`ConfigMismatch` names
+        the first such file with it, and nothing is run): a folder holds one configuration,
+        so a new seed never joins runs of another. A requested seed whose record exists is
+        done, and ``on_done(seed, record)`` is called for it.
+        """
+        done = {}
+        for path in self.record_paths():
+            record = read_record(path)
+            why = mismatch(record)
+            if why is not None:
+                raise ConfigMismatch(path, why)
+            done[int(record["seed"])] = record
+        todo = []
+        for seed in seeds:
+            if seed in done and self.path(seed).exists():
+                if on_done is not None:
+                    on_done(seed, done[seed])
+            else:
+                todo.append(seed)
+        return todo
+
+    def write(self, record: dict[str, Any]) -> Path:
+        """Write ``record`` (stamped with :data:`RECORD_FORMAT`) to its seed's file, atomically."""
+        path = self.path(record["seed"])
+        write_json_atomic(path, {**record, "format": RECORD_FORMAT})
+        return path
+
+    def write_summary(
+        self,
+        summarize: Callable[[list[dict[str, Any]]], dict[str, Any]],
+        name: str = "summary.json",
+    ) -> dict[str, Any] | None:
+        """``summarize(records)`` of every record of the folder, written to ``name``; None
+        (nothing written) for an empty folder."""
+        records = self.records()
+        if not records:
+            return None
+        summary = summarize(records)
+        write_json_atomic(self.root / name, summary)
+        return summary
+
+
+def load_records(
+    dirs: Sequence[str | Path],
+    glob: str,
+    *,
+    recursive: bool = False,
+    by_seed: bool = False,
+    require: bool = False,
+) -> list[dict]:
+    """The records matching ``glob`` in ``dirs`` (recursively if asked), each file once
+    whatever the overlap of ``dirs`` (resolved paths): folder by folder in the order given,
+    within a folder by path (or by seed with ``by_seed``).
+
+    Raises:
+        FileNotFoundError: naming a folder that does not exist, or (with ``require``) one
+            that holds no record.
+        CorruptResult: naming a file that is not a record.
+    """
+    seen: set[Path] = set()
+    records = []
+    for d in dirs:
+        d = Path(d)
+        if not d.is_dir():
+            raise FileNotFoundError(f"{d}: no such folder")
+        paths = sorted(d.rglob(glob) if recursive else d.glob(glob))
+        if require and not paths:
+            raise FileNotFoundError(f"no {glob} in {d}")
+        batch = []
+        for path in paths:
+            key = path.resolve()
+            if key in seen:
+                continue
+            seen.add(key)
+            batch.append(read_record(path))
+        if by_seed:
+            batch.sort(key=lambda r: r["seed"])
+        records.extend(batch)
+    return records
 
 
 def resolve_device(name: str) -> str:
@@ -137,44 +279,8 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
         json.dump(data, f, indent=1, allow_nan=True)
 
 
-def parse_overrides(items: list[str] | None, config_class: type) -> dict[str, Any]:
-    """``["alpha=5", "rand_conv=true"]`` → ``{"alpha": 5.0, "rand_conv": True}``.
-
-    Each item is ``FIELD=VALUE`` for a field of the dataclass ``config_class``; the value is
-    converted to the field's annotated type (``bool``: true/false/1/0/yes/no; ``int``,
-    ``float``, ``str`` and ``Literal`` choices as text). The config's own validation then
-    checks ranges and combinations.
-
-    Raises:
-        ValueError: naming the item, for a missing ``=``, an unknown field (the message lists
-            the fields) or a value that does not convert.
-    """
-    hints = typing.get_type_hints(config_class)
-    fields = {f.name for f in dataclasses.fields(config_class)}
-    out: dict[str, Any] = {}
-    for item in items or []:
-        name, eq, text = item.partition("=")
-        name, text = name.strip(), text.strip()
-        if not eq or not name:
-            raise ValueError(f"override {item!r} is not FIELD=VALUE")
-        if name not in fields:
-            raise ValueError(f"unknown field {name!r} in {item!r}; fields: {sorted(fields)}")
-        kind = hints[name]
-        if typing.get_origin(kind) is typing.Literal:
-            choices = typing.get_args(kind)
-            if text not in choices:
-                raise ValueError(f"{name} must be one of {list(choices)}, got {text!r}")
-            out[name] = text
-        elif kind is bool:
-            lowered = text.lower()
-            if lowered not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(f"{name} takes true or false, got {text!r}")
-            out[name] = lowered in ("true", "1", "yes")
-        elif kind in (int, float, str):
-            try:
-                out[name] = kind(text)
-            except ValueError:
-                raise ValueError(f"{name} takes {kind.__name__}, got {text!r}") from None
-        else:
-            raise ValueError(f"field {name!r} ({kind}) cannot be set from the command line")
-    return out
+def save_figure_atomic(fig: Any, path: str | Path, **savefig: Any) -> None:
+    """``fig.savefig`` to ``path`` atomically (a killed run never leaves half a PNG)."""
+    path = Path(path)
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format=path.suffix.lstrip(".") or "png", **savefig)

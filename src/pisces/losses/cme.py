@@ -45,6 +45,7 @@ from pisces.losses._checks import (
 )
 
 Variant = Literal["paper", "official"]
+Directions = Literal["both", "rows"]
 
 #: epsilon inside ``log(1 - Γ + eps)`` of the official code's coupling weights.
 OFFICIAL_COUPLING_EPS = 1e-9
@@ -110,6 +111,7 @@ def cme_loss(
     beta: float | None = None,
     variant: Variant = "paper",
     coupling_weights: bool = False,
+    directions: Directions = "both",
     validate: bool = True,
 ) -> torch.Tensor:
     r"""Contrastive metric embedding loss (paper Eq. 4, or the official code's variant).
@@ -126,7 +128,10 @@ def cme_loss(
              + mean_j [logsumexp_i L[i, j] - L[q(j), j]]
 
     with, if ``coupling_weights``, ``L ← L + W`` per direction, ``W = -D/β`` at that
-    direction's positives and ``log(1 - Γ + 1e-9)`` elsewhere. See the module docstring for
+    direction's positives and ``log(1 - Γ + 1e-9)`` elsewhere. ``directions="rows"`` keeps
+    only the first (row-anchor) term: what the official DCS code's ``contrastive_loss`` runs
+    (spec dcs §3, always with coupling weights), where the rows are a sample of one episode
+    and the columns all states of the other. See the module docstring for
     the paper/code differences and which presets use which.
 
     Limits: β → ∞ makes Γ → 1, so the paper variant's negatives vanish and its loss → 0;
@@ -143,6 +148,8 @@ def cme_loss(
             ``coupling_weights=True``; otherwise ignored (but still checked if given).
         variant: ``"paper"`` or ``"official"``.
         coupling_weights: ``--use_coupling_weights``; only with ``variant="official"``.
+        directions: ``"both"`` (the jumping code's sum) or ``"rows"`` (row anchors only);
+            only with ``variant="official"``.
         validate: check ``similarity`` and ``metric`` for NaN/inf and ``metric`` for negative
             entries. Each check is a device sync: hot training loops pass ``False`` and check
             the loss value every N steps instead. Shape, temperature and β checks are free
@@ -167,6 +174,10 @@ def cme_loss(
             "coupling_weights applies to variant='official' only; the paper variant always "
             "weights by Γ = exp(-D/β)"
         )
+    if directions not in ("both", "rows"):
+        raise ValueError(f"directions must be 'both' or 'rows', got {directions!r}")
+    if variant == "paper" and directions != "both":
+        raise ValueError("directions applies to variant='official' only")
     tau = check_positive("temperature", temperature)
     needs_beta = variant == "paper" or coupling_weights
     if beta is None:
@@ -187,5 +198,7 @@ def cme_loss(
         return _direction(logits, d, -2, beta=beta, weights="exact")
     weights = "official" if coupling_weights else "none"
     rows = _direction(logits, d, -1, beta=beta, weights=weights)
+    if directions == "rows":
+        return rows
     cols = _direction(logits, d, -2, beta=beta, weights=weights)
     return rows + cols

@@ -15,7 +15,6 @@ Fast path: when either distribution is a point mass the only coupling is the pro
 from __future__ import annotations
 
 import numpy as np
-import ot
 from numpy.typing import ArrayLike, NDArray
 
 from pisces.metrics._validate import as_finite, check_nonnegative, check_stochastic
@@ -35,6 +34,8 @@ def _w1_lp(p: NDArray, q: NDArray, ground: NDArray) -> float:
     ps = p[ip] / p[ip].sum()
     qs = q[iq] / q[iq].sum()
     sub = np.ascontiguousarray(ground[np.ix_(ip, iq)])
+    import ot  # POT (and the torch backend it loads) only where W1 is computed
+
     value, log = ot.emd2(ps, qs, sub, numItermax=1_000_000, log=True)
     if log.get("warning"):
         raise RuntimeError(f"ot.emd2 did not solve the transport problem: {log['warning']}")

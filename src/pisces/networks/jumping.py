@@ -40,7 +40,7 @@ def keras_init_(module: nn.Module, generator: torch.Generator) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def _same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
+def same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
     """TF 'same' padding (before, after) for one spatial axis."""
     out = -(-size // stride)
     total = max((out - 1) * stride + kernel - size, 0)
@@ -57,7 +57,7 @@ class JumpingEncoder(nn.Module):
         convs, pads, size = [], [], image_size
         for cin, cout, k, s in specs:
             convs.append(nn.Conv2d(cin, cout, k, stride=s))
-            pads.append(_same_pads(size, k, s))
+            pads.append(same_pads(size, k, s))
             size = -(-size // s)
         self.convs = nn.ModuleList(convs)
         self.pads = tuple(pads)

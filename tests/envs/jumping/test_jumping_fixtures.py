@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from conftest import SHARED
 from pisces.envs.jumping import rollout
 
-FIXTURES = SHARED / "fixtures" / "jumping_original_samples.npz"
+#: recorded from the original env (tests/data/README.md); committed, so a plain clone has it
+FIXTURES = Path(__file__).resolve().parents[2] / "data" / "jumping_original_samples.npz"
 CASES = [
     ("white_opt_27_13", 27, 13, None, True),
     ("white_opt_44_19", 44, 19, None, True),

@@ -20,8 +20,7 @@ from pisces.experiments.jumping.checkpoint import (
     save_checkpoint,
 )
 from pisces.experiments.jumping.config import make_config
-from pisces.experiments.jumping.ensemble import EnsembleTrainer
-from pisces.experiments.jumping.train import JumpingTrainer, update
+from pisces.experiments.jumping.trainer import EnsembleTrainer, JumpingTrainer
 from pisces.networks.jumping import JumpingNetwork
 
 
@@ -42,8 +41,7 @@ def _outputs(net: JumpingNetwork, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
 def test_round_trip_gives_the_same_outputs_and_config(tmp_path, inputs):
     cfg = make_config("randconv-pse", epochs=1, batch_size=32)
     trainer = JumpingTrainer(cfg, 3)
-    args = (trainer.net, trainer.optimizer, trainer.data, cfg, trainer.generator)
-    update(*args, trainer.group_index)  # trained weights, not the initialisation
+    trainer.learner.update()  # trained weights, not the initialisation
     trainer.epoch, trainer.step = 1, 1
     path = save_checkpoint(
         checkpoint_path(tmp_path, 3),
@@ -80,7 +78,7 @@ def test_ensemble_member_checkpoint_equals_the_ensemble_model(tmp_path, inputs):
         )
         net, _ = load_checkpoint(path)
         # the ensemble's own per-seed model: slice i of the stacked (vmapped) parameters
-        params = {k.removeprefix("net."): v[i].detach() for k, v in ens.params.items()}
+        params = {k.removeprefix("net."): v[i].detach() for k, v in ens.ensemble.params.items()}
         with torch.no_grad():
             h = functional_call(template.encoder, _sub(params, "encoder."), (inputs,))
             logits = functional_call(template.policy, _sub(params, "policy."), (h,))

@@ -13,7 +13,10 @@ from pisces import cli
     ("argv", "message"),
     [
         (["--preset", "nope"], "unknown preset 'nope'"),
-        (["--preset", "pse", "--grid", "diagonal"], "unknown grid 'diagonal'"),
+        (
+            ["--preset", "pse", "--grid", "diagonal"],
+            "grid must be one of ['wide', 'narrow', 'random'], got 'diagonal'",
+        ),
         (["--preset", "pse", "--seeds", "3-1"], "reversed"),
         (["--preset", "pse", "--seeds", "x"], "bad seeds spec"),
         (["--preset", "pse", "--epochs", "0"], "epochs must be >= 1"),
@@ -87,3 +90,54 @@ def test_report_keeps_overridden_runs_off_the_presets_row(tmp_path, capsys):
     eps = next(r for r in rows if "[psm_epsilon=0.5]" in r)
     assert "80.0" in plain and "40.0" not in plain and "87.0 (10.1)" in plain
     assert "40.0" in eps and "80.0" not in eps
+
+
+def _numbers(path):
+    """A record without the keys that depend on time or on the checkout's state."""
+    record = json.loads(path.read_text())
+    for key in ("train_seconds", "eval_seconds", "wall_seconds", "git_commit"):
+        record.pop(key)
+    return record
+
+
+def test_worker_pool_and_a_resumed_seed_give_identical_records(tmp_path, capsys):
+    """``--workers 2`` end to end; then the same folder with one seed missing is resumed (the
+    lone pending seed runs in this process): every number equals the uninterrupted run's,
+    because every seed runs with the recorded ``--threads`` (1)."""
+    import shutil
+
+    argv = ["jumping", "train", "--preset", "pse", "--seeds", "1-3", "--epochs", "1"]
+    argv += ["--batch-size", "16", "--eval-mc-passes", "1", "--device", "cpu"]
+    full = tmp_path / "full"
+    assert cli.main([*argv, "--workers", "2", "--out", str(full)]) == 0
+    records = {s: _numbers(full / f"seed-00{s}.json") for s in (1, 2, 3)}
+    assert {r["threads"] for r in records.values()} == {1}
+    assert len({json.dumps(r["loss_curve"]) for r in records.values()}) == 3  # seeds differ
+    resumed = tmp_path / "resumed"
+    shutil.copytree(full, resumed)
+    for name in ("seed-003.json", "seed-003.png", "seed-002.png", "summary.json"):
+        (resumed / name).unlink()
+    capsys.readouterr()
+    assert cli.main([*argv, "--workers", "2", "--out", str(resumed)]) == 0
+    out = capsys.readouterr().out
+    assert "seed 1: done" in out and "seed 2: done" in out
+    assert _numbers(resumed / "seed-003.json") == records[3]
+    assert (resumed / "seed-002.png").stat().st_size > 0  # a missing solved map is redrawn
+    assert json.loads((resumed / "summary.json").read_text()) == json.loads(
+        (full / "summary.json").read_text()
+    )
+    # another thread count would change the numbers: refused, naming the record
+    assert cli.main([*argv, "--threads", "2", "--out", str(resumed)]) == 2
+    err = capsys.readouterr().err
+    assert "threads 1 there, 2 requested" in err and "seed-001.json" in err
+
+
+def test_a_bad_out_fails_before_training(tmp_path, capsys):
+    a_file = tmp_path / "F"
+    a_file.write_text("x")
+    argv = ["jumping", "train", "--preset", "dropout-l2", "--epochs", "1"]
+    for out in (a_file, a_file / "sub"):
+        assert cli.main([*argv, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(out) in err and "choose another --out" in err
+    assert a_file.read_text() == "x"

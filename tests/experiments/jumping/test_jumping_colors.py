@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from pisces import cli
+from pisces.agents.imitation import sample_balanced, sample_step
 from pisces.envs.jumping import (
     ALL_TASKS,
     make_params,
@@ -21,17 +22,10 @@ from pisces.envs.jumping import (
     step,
     training_tasks,
 )
-from pisces.experiments.jumping.cli import _comparable
 from pisces.experiments.jumping.config import PRESETS, JumpingConfig, make_config
-from pisces.experiments.jumping.ensemble import EnsembleTrainer
-from pisces.experiments.jumping.train import (
-    JumpingTrainer,
-    evaluated_states,
-    pair_metrics,
-    sample_balanced,
-    sample_step,
-    update,
-)
+from pisces.experiments.jumping.data import evaluated_states, pair_metrics
+from pisces.experiments.jumping.report import comparable as _comparable
+from pisces.experiments.jumping.trainer import EnsembleTrainer, JumpingTrainer
 from pisces.networks.randconv import apply_random_conv, sample_kernels
 
 K = 18 * 56  # states per color
@@ -95,7 +89,7 @@ def test_alignment_pairs_come_from_red_trajectories_only(trainer):
     g = torch.Generator().manual_seed(3)
     flat = data.traj_obs.flatten(1)
     for _ in range(20):
-        batch = sample_step(data, cfg, g)
+        batch = sample_step(data, cfg.imitation_settings(), cfg.alpha > 0, g)
         x, y = batch.obs[cfg.batch_size :].split(56)
         i = int(torch.nonzero((flat == x.flatten()).all(dim=1))[0, 0])
         j = int(torch.nonzero((flat == y.flatten()).all(dim=1))[0, 0])
@@ -218,15 +212,16 @@ def test_vmapped_colored_seeds_match_the_per_seed_path():
     ens.sync_members()
     for i, seed in enumerate((1, 2)):
         single = JumpingTrainer(cfg, seed)
-        assert sample_step(single.data, cfg, torch.Generator().manual_seed(0)).kernels.shape == (
+        assert sample_step(
+            single.data, cfg.imitation_settings(), cfg.alpha > 0, torch.Generator().manual_seed(0)
+        ).kernels.shape == (
             3,
             3,
             3,
             2,
             2,
         )
-        args = (single.net, single.optimizer, single.data, cfg, single.generator)
-        expected = torch.stack([update(*args, single.group_index) for _ in range(2)])
+        expected = torch.stack([single.learner.update() for _ in range(2)])
         torch.testing.assert_close(values[:, i], expected, rtol=1e-4, atol=1e-5)
         for p, q in zip(ens.members[i].net.parameters(), single.net.parameters(), strict=True):
             torch.testing.assert_close(p, q, rtol=1e-3, atol=1e-4)

@@ -9,8 +9,7 @@ import torch
 
 from pisces import cli
 from pisces.experiments.jumping.config import make_config
-from pisces.experiments.jumping.ensemble import EnsembleTrainer
-from pisces.experiments.jumping.train import JumpingTrainer, update
+from pisces.experiments.jumping.trainer import EnsembleTrainer, JumpingTrainer
 
 
 def test_vmapped_seeds_match_the_per_seed_path():
@@ -22,8 +21,7 @@ def test_vmapped_seeds_match_the_per_seed_path():
     ens.sync_members()
     for i, seed in enumerate((1, 2)):
         single = JumpingTrainer(cfg, seed)
-        args = (single.net, single.optimizer, single.data, cfg, single.generator)
-        expected = torch.stack([update(*args, single.group_index) for _ in range(3)])
+        expected = torch.stack([single.learner.update() for _ in range(3)])
         torch.testing.assert_close(values[:, i], expected, rtol=1e-4, atol=1e-5)
         for p, q in zip(ens.members[i].net.parameters(), single.net.parameters(), strict=True):
             torch.testing.assert_close(p, q, rtol=1e-3, atol=1e-4)

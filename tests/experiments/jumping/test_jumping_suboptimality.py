@@ -15,11 +15,12 @@ import pytest
 import torch
 
 from pisces import cli
+from pisces.agents.imitation import sample_step
 from pisces.envs.jumping import training_tasks
 from pisces.envs.jumping.data import optimal_actions
 from pisces.experiments.jumping import suboptimality
-from pisces.experiments.jumping.cli import _comparable
 from pisces.experiments.jumping.config import JumpingConfig, make_config
+from pisces.experiments.jumping.data import build_data, pair_metrics, run_pair_metric
 from pisces.experiments.jumping.epsilon_psm import (
     EPSILON_MODES,
     _epsilon_policy,
@@ -32,13 +33,8 @@ from pisces.experiments.jumping.epsilon_psm import (
     positives,
     sampled_labels,
 )
-from pisces.experiments.jumping.train import (
-    JumpingTrainer,
-    build_data,
-    pair_metrics,
-    run_pair_metric,
-    sample_step,
-)
+from pisces.experiments.jumping.report import comparable as _comparable
+from pisces.experiments.jumping.trainer import JumpingTrainer
 from pisces.metrics.deterministic_psm import deterministic_psm
 
 WIDE = training_tasks("wide", 1)
@@ -158,7 +154,10 @@ def test_epsilon_labels_leave_the_training_streams_alone():
     assert not torch.equal(t0.data.pair_metric, t1.data.pair_metric)
     for a, b in zip(t0.net.parameters(), t1.net.parameters(), strict=True):
         assert torch.equal(a, b)  # same initialisation
-    b0, b1 = sample_step(t0.data, base, t0.generator), sample_step(t1.data, sampled, t1.generator)
+    b0, b1 = (
+        sample_step(t0.data, base.imitation_settings(), base.alpha > 0, t0.generator),
+        sample_step(t1.data, sampled.imitation_settings(), sampled.alpha > 0, t1.generator),
+    )
     assert torch.equal(b0.obs, b1.obs) and torch.equal(b0.labels, b1.labels)  # same draws
     assert torch.equal(b0.kernels, b1.kernels)
     assert torch.equal(t0.data.train_actions, t1.data.train_actions)  # labels stay optimal

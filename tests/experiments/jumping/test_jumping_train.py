@@ -7,18 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from pisces.agents.imitation import sample_balanced, sample_pair, weight_decay
 from pisces.envs.jumping import ALL_TASKS, make_params, render, reset, step
 from pisces.experiments.jumping.config import make_config
-from pisces.experiments.jumping.train import (
-    JumpingTrainer,
-    NonFiniteLossError,
-    compute_losses,
-    evaluated_states,
-    pair_metrics,
-    sample_balanced,
-    sample_pair,
-    weight_decay,
-)
+from pisces.experiments.jumping.data import evaluated_states, pair_metrics
+from pisces.experiments.jumping.trainer import JumpingTrainer, NonFiniteLossError
 
 
 def test_balanced_sampler_ratio_and_classes():
@@ -65,7 +58,7 @@ def test_gradient_flow_projection_only_from_cme_policy_only_from_ce():
     def grads(alpha):
         cfg = make_config("pse", "wide", alpha=alpha, l2_reg=0.0)
         t = JumpingTrainer(cfg, 3)
-        loss = compute_losses(t.net, t.data, cfg, t.generator, None)[0]
+        loss = t.learner.compute_losses()[0]
         loss.backward()
         return {
             n: (None if p.grad is None else p.grad.clone()) for n, p in t.net.named_parameters()

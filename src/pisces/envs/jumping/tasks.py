@@ -26,7 +26,6 @@ __all__ = [
     "validation_tasks",
     "task_split",
     "SPLITS",
-    "split_counts",
 ]
 
 OBSTACLE_POSITIONS = range(20, 46)
@@ -165,21 +164,3 @@ def task_split(grid: str, seed: int | None = None, *, no_validation: bool) -> ND
     if len(val):
         labels[task_index(val[:, 0], val[:, 1])] = VALIDATION
     return labels
-
-
-def split_counts(
-    solved: NDArray[np.bool_], split: NDArray[np.str_], suffix: str = ""
-) -> dict[str, int | float | None]:
-    """Solved counts, totals and % per split of a (286,) solved map and its (286,) split labels:
-    ``{split}{suffix}_solved``, ``_total``, ``_solved_pct`` (None for an empty split), e.g.
-    ``test_solved`` or, with ``suffix="_red"``, ``test_red_solved``. The results format of every
-    jumping-task method (trainer, bisimulation transfer)."""
-    out: dict[str, int | float | None] = {}
-    for name in SPLITS:
-        mask = split == name
-        total = int(mask.sum())
-        count = int(solved[mask].sum())
-        out[f"{name}{suffix}_solved"] = count
-        out[f"{name}{suffix}_total"] = total
-        out[f"{name}{suffix}_solved_pct"] = 100.0 * count / total if total else None
-    return out

@@ -2,7 +2,8 @@
 
 Plain array functions: :mod:`~pisces.envs.lqr.system` samples the system (the uniform-QR
 sampler of the paper's code), :mod:`~pisces.envs.lqr.cost` gives the closed-form cost
-``J(K) = tr(P_K)``, its exact gradient, the oracle ``J*`` and the reported ``J_test − J*``.
+``J(K) = tr(P_K)``, its exact gradient, the oracle ``J*`` and the reported ``J_test − J*``;
+:mod:`~pisces.envs.lqr.rollouts` rolls the system out under the oracle acting on observations.
 """
 
 from pisces.envs.lqr.cost import (
@@ -12,6 +13,7 @@ from pisces.envs.lqr.cost import (
     solve_lyapunov_pair,
     test_errors,
 )
+from pisces.envs.lqr.rollouts import oracle_rollouts
 from pisces.envs.lqr.system import (
     LQRSystem,
     haar_orthogonal,
@@ -29,6 +31,7 @@ __all__ = [
     "make_system",
     "observation_matrix",
     "oracle",
+    "oracle_rollouts",
     "sample_distractors",
     "solve_lyapunov_pair",
     "test_errors",

@@ -93,7 +93,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import sys
 import time
 from dataclasses import dataclass
@@ -117,26 +116,20 @@ from pisces.envs.jumping import (
     training_tasks,
 )
 from pisces.envs.jumping.data import JUMP_OFFSET
-from pisces.envs.jumping.tasks import split_counts
-from pisces.metrics import DeterministicMDP, deterministic_bisimulation
+from pisces.envs.jumping.mdp import TaskMDP, enumerate_tasks
+from pisces.experiments.jumping.records import split_counts
+from pisces.metrics import deterministic_bisimulation
 
 __all__ = [
     "PRESET",
     "CANDIDATES",
     "BisimTransferConfig",
-    "TaskMDP",
-    "enumerate_task",
-    "enumerate_tasks",
-    "optimal_q_values",
     "BisimTransfer",
-    "split_counts",
     "configure",
 ]
 
 PRESET = "bisim-transfer"
 CANDIDATES = ("reachable", "decision", "optimal")
-#: number of jumping-task actions (RIGHT, JUMP).
-NUM_ACTIONS = 2
 
 
 @dataclass(frozen=True)
@@ -165,8 +158,11 @@ class BisimTransferConfig:
     )
     """Where the settings come from."""
 
+    def __post_init__(self) -> None:
+        self.validate()
+
     def validate(self) -> BisimTransferConfig:
-        """Return ``self``; ValueError naming the first invalid field."""
+        """Return ``self``; ValueError naming the first invalid field (run on construction)."""
         if self.grid not in GRIDS:
             raise ValueError(f"unknown grid {self.grid!r}; choose from {list(GRIDS)}")
         if not 0.0 <= float(self.gamma) < 1.0:
@@ -184,202 +180,6 @@ class BisimTransferConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every field (JSON-ready)."""
         return dataclasses.asdict(self)
-
-
-# ----------------------------------------------------------------------------- tabular MDPs
-
-
-@dataclass(frozen=True)
-class TaskMDP:
-    """The reachable tabular MDP of one white jumping task.
-
-    Attributes:
-        obstacle_position, floor_height: the task.
-        mdp: next-state and reward tables, (S, 2); state 0 is the start state and state
-            ``S - 1`` the absorbing terminal state (reward 0, loops to itself).
-        states: int64 (S, 4) env state of each index: x, y, airborne, going_up (terminal: -1).
-        q_values: float64 (S, 2) undiscounted optimal action values.
-        optimal_path: int64 (56,) state index of frames 0..55 of the optimal trajectory.
-    """
-
-    obstacle_position: int
-    floor_height: int
-    mdp: DeterministicMDP
-    states: NDArray[np.int64]
-    q_values: NDArray[np.float64]
-    optimal_path: NDArray[np.int64]
-
-    @property
-    def terminal(self) -> int:
-        """Index of the absorbing terminal state (the last one)."""
-        return self.mdp.num_states - 1
-
-    @property
-    def optimal_action_sets(self) -> NDArray[np.bool_]:
-        """bool (S, 2): which actions are optimal (both in mid-air, where the action is
-        ignored, and in the terminal state)."""
-        return self.q_values == self.q_values.max(axis=1, keepdims=True)
-
-    @property
-    def decision_states(self) -> NDArray[np.bool_]:
-        """bool (S,): non-terminal states where the actions differ in successor or reward."""
-        nxt, r = self.mdp.next_state, self.mdp.rewards
-        out = (nxt[:, 0] != nxt[:, 1]) | (r[:, 0] != r[:, 1])
-        out[self.terminal] = False
-        return out
-
-    @property
-    def optimal_policy(self) -> NDArray[np.int64]:
-        """Greedy action of every state, ties to RIGHT (the lower index): int64 (S,)."""
-        return np.argmax(self.q_values, axis=1).astype(np.int64)
-
-    @property
-    def digest(self) -> str:
-        """Hash of the tables: equal digests mean identical MDPs (same state numbering)."""
-        h = hashlib.sha1(self.mdp.next_state.tobytes())
-        h.update(self.mdp.rewards.tobytes())
-        return h.hexdigest()
-
-
-def _state_codes(
-    task: NDArray, x: NDArray, y: NDArray, airborne: NDArray, going_up: NDArray
-) -> NDArray[np.int64]:
-    """One integer per (task, Markov state ``(x, y, airborne, going_up)``); 0 <= x, y < 256."""
-    xy = x.astype(np.int64) * 256 + y
-    return ((task.astype(np.int64) * 65536 + xy) * 2 + airborne) * 2 + going_up
-
-
-def optimal_q_values(mdp: DeterministicMDP, terminal: int) -> NDArray[np.float64]:
-    """Undiscounted optimal ``Q(s, a) = R(s, a) + V(next(s, a))`` with ``V(terminal) = 0``.
-
-    Iterates ``V <- max_a (R + V[next])`` from zeros; exact once it stops changing, which for
-    an MDP whose paths all reach the terminal state happens after the longest path. Raises
-    RuntimeError if it has not settled after S + 1 sweeps (a cycle with non-zero reward).
-    """
-    nxt, r = mdp.next_state, mdp.rewards
-    v = np.zeros(mdp.num_states)
-    for _ in range(mdp.num_states + 1):
-        new = (r + v[nxt]).max(axis=1)
-        new[terminal] = 0.0
-        if np.array_equal(new, v):
-            return r + v[nxt]
-        v = new
-    raise RuntimeError("optimal_q_values: values did not settle (is there a rewarding cycle?)")
-
-
-def enumerate_tasks(
-    tasks: ArrayLike, *, exit_bonus: float = core.EXIT_BONUS_ENV_G
-) -> list[TaskMDP]:
-    """Tabular MDPs of N white tasks by one breadth-first search over all of them at once.
-
-    Each BFS round steps the whole frontier (every task's new states) under RIGHT and under
-    JUMP with the env core, i.e. two vectorized :func:`~pisces.envs.jumping.core.step` calls
-    a round. Within a task, new states are numbered in order of first appearance (frontier
-    order, the RIGHT successors before the JUMP ones), so the numbering of a task does not
-    depend on the other tasks in the batch. Terminating transitions go to the terminal state,
-    appended last.
-
-    Args:
-        tasks: (N, 2) ints (obstacle_position, floor_height), in the env's valid range.
-
-    Returns:
-        one :class:`TaskMDP` per task, in order.
-    """
-    tasks = np.asarray(tasks, dtype=np.int64).reshape(-1, 2)
-    n = len(tasks)
-    start = core.reset(core.make_params(tasks[:, 0], tasks[:, 1], exit_bonus=exit_bonus))
-    fr_task = np.arange(n, dtype=np.int64)
-    fr_local = np.zeros(n, dtype=np.int64)
-    fr_state = np.stack(
-        [start.x, start.y, start.airborne.astype(np.int64), start.going_up.astype(np.int64)], 1
-    )
-    counts = np.ones(n, dtype=np.int64)  # states numbered so far, per task
-    known = _state_codes(fr_task, *fr_state.T)  # sorted codes of numbered states ...
-    known_local = fr_local.copy()  # ... and their per-task index
-    rows: list[tuple[NDArray, ...]] = []  # (task, local, state, next (-1 = terminal), reward)
-    while len(fr_task):
-        k = len(fr_task)
-        params = core.make_params(tasks[fr_task, 0], tasks[fr_task, 1], exit_bonus=exit_bonus)
-        false = np.zeros(k, dtype=bool)
-        state = core.JumpingState(
-            x=fr_state[:, 0].copy(),
-            y=fr_state[:, 1].copy(),
-            airborne=fr_state[:, 2].astype(bool),
-            going_up=fr_state[:, 3].astype(bool),
-            already_collided=false.copy(),
-            terminated=false.copy(),
-            truncated=false.copy(),
-            steps=fr_state[:, 0].copy(),  # one step per pixel: steps taken == x
-        )
-        reward = np.zeros((k, NUM_ACTIONS))
-        alive, codes, succ = [], [], []
-        for a in (RIGHT, JUMP):
-            res = core.step(params, state, a)
-            reward[:, a] = res.reward
-            s = res.state
-            live = np.flatnonzero(~res.terminated)
-            cols = [s.x[live], s.y[live], s.airborne[live], s.going_up[live]]
-            alive.append(live)
-            codes.append(_state_codes(fr_task[live], *cols))
-            succ.append(np.stack([c.astype(np.int64) for c in cols], 1))
-        all_codes = np.concatenate(codes)
-        all_succ = np.concatenate(succ)
-        uniq, first = np.unique(all_codes, return_index=True)
-        pos = np.searchsorted(known, uniq).clip(max=len(known) - 1)
-        new = known[pos] != uniq
-        first = np.sort(first[new])  # new states in order of first appearance ...
-        new_task = fr_task[np.concatenate(alive)][first]
-        order = np.argsort(new_task, kind="stable")  # ... grouped by task
-        first, new_task = first[order], new_task[order]
-        rank = np.arange(len(first)) - np.searchsorted(new_task, new_task, side="left")
-        new_local = counts[new_task] + rank
-        counts += np.bincount(new_task, minlength=n)
-        new_codes = all_codes[first]
-        merged = np.argsort(np.concatenate([known, new_codes]), kind="stable")
-        known = np.concatenate([known, new_codes])[merged]
-        known_local = np.concatenate([known_local, new_local])[merged]
-        nxt = np.full((k, NUM_ACTIONS), -1, dtype=np.int64)
-        offset = 0
-        for a, live in zip((RIGHT, JUMP), alive, strict=True):
-            c = all_codes[offset : offset + len(live)]
-            nxt[live, a] = known_local[np.searchsorted(known, c)]
-            offset += len(live)
-        rows.append((fr_task, fr_local, fr_state, nxt, reward))
-        fr_task, fr_local, fr_state = new_task, new_local, all_succ[first]
-
-    task_col, local_col, state_col, next_col, reward_col = (
-        np.concatenate(parts) for parts in zip(*rows, strict=True)
-    )
-    order = np.lexsort((local_col, task_col))
-    bounds = np.searchsorted(task_col[order], np.arange(n + 1))
-    out = []
-    for t in range(n):
-        sel = order[bounds[t] : bounds[t + 1]]  # this task's states, by local index
-        size = len(sel)
-        terminal = size
-        next_table = np.full((size + 1, NUM_ACTIONS), terminal, dtype=np.int64)
-        next_table[:size] = np.where(next_col[sel] < 0, terminal, next_col[sel])
-        reward_table = np.zeros((size + 1, NUM_ACTIONS))
-        reward_table[:size] = reward_col[sel]
-        states = np.concatenate([state_col[sel], np.full((1, 4), -1, dtype=np.int64)])
-        mdp = DeterministicMDP(next_table, reward_table)
-        p, f = (int(v) for v in tasks[t])
-        path = np.empty(EPISODE_LENGTH, dtype=np.int64)
-        s_idx = 0
-        for step_idx, a in enumerate(optimal_actions(p)):
-            path[step_idx] = s_idx
-            s_idx = int(next_table[s_idx, a])
-        if s_idx != terminal or (path == terminal).any():  # pragma: no cover - env invariant
-            raise AssertionError("the optimal trajectory does not run through the tabular MDP")
-        out.append(TaskMDP(p, f, mdp, states, optimal_q_values(mdp, terminal), path))
-    return out
-
-
-def enumerate_task(
-    obstacle_position: int, floor_height: int, *, exit_bonus: float = core.EXIT_BONUS_ENV_G
-) -> TaskMDP:
-    """The tabular MDP of one white task (:func:`enumerate_tasks` with N = 1)."""
-    return enumerate_tasks([[obstacle_position, floor_height]], exit_bonus=exit_bonus)[0]
 
 
 # ----------------------------------------------------------------------------- transfer
@@ -547,17 +347,22 @@ class BisimTransfer:
 # ----------------------------------------------------------------------------- CLI
 
 
+def run(cfg: BisimTransferConfig, seed: int) -> dict[str, Any]:
+    """The ``(config, seed) → record`` entry point of the baseline (no file, no output)."""
+    from pisces.experiments.runs import git_commit
+
+    result = BisimTransfer(cfg).run(seed)
+    return result | {"git_commit": git_commit(), "numpy": np.__version__}
+
+
 def run_command(args: argparse.Namespace) -> int:
     """``pisces jumping bisim-transfer``: see the module docstring."""
-    from pisces.experiments.jumping.cli import save_solved_map, seed_path, write_summary
-    from pisces.experiments.runs import (
-        ConfigMismatch,
-        git_commit,
-        parse_seeds,
-        pending_seeds,
-        write_json_atomic,
-    )
+    from pisces.experiments import configs
+    from pisces.experiments.jumping.cli import save_solved_map, store_of, write_summary
+    from pisces.experiments.runs import ConfigMismatch, CorruptResult, git_commit
+    from pisces.experiments.seeds import parse_seeds
 
+    name = "pisces jumping bisim-transfer"
     try:
         seeds = parse_seeds(args.seeds)
         cfg = BisimTransferConfig(
@@ -566,22 +371,24 @@ def run_command(args: argparse.Namespace) -> int:
             exit_bonus=args.exit_bonus,
             candidates=args.candidates,
             no_validation=not args.validation,
-        ).validate()
+        )
+        store = store_of(args.out)
+        store.check_writable()
     except ValueError as exc:
-        print(f"pisces jumping bisim-transfer: {exc}", file=sys.stderr)
+        print(f"{name}: {exc}", file=sys.stderr)
         return 2
     out: Path = args.out
+    wanted = cfg.to_dict()
     try:
-        todo = pending_seeds(
+        todo = store.pending(
             seeds,
-            lambda seed: seed_path(out, seed),
-            lambda done: done.get("config") == cfg.to_dict(),
+            lambda done: configs.describe_differences(done.get("config") or {}, wanted),
             lambda seed, done: print(
                 f"seed {seed}: done ({done['test_solved_pct']:.1f}% test), skipped"
             ),
         )
-    except ConfigMismatch as exc:
-        print(f"pisces jumping bisim-transfer: {exc}", file=sys.stderr)
+    except (ConfigMismatch, CorruptResult) as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
         return 2
     print(f"{cfg.preset} on {cfg.grid}: {cfg.source}; candidates {cfg.candidates}")
     solver = BisimTransfer(cfg)
@@ -590,9 +397,9 @@ def run_command(args: argparse.Namespace) -> int:
         result = solver.run(seed)
         result["git_commit"] = commit
         result["numpy"] = np.__version__
-        write_json_atomic(seed_path(out, seed), result)
+        store.write(result)
         if args.png:
-            save_solved_map(out / f"seed-{seed:03d}.png", result)
+            save_solved_map(store.path(seed).with_suffix(".png"), result)
         c = result["final"]
         print(
             f"seed {seed}: {result['test_solved_pct']:.1f}% of test tasks solved "

@@ -15,7 +15,7 @@ atomically (temporary file in the same folder, fsync, :func:`os.replace`), so a 
     seed, epoch, step, test_solved_pct, git_commit, torch
 
 An ``--ensemble`` member is saved from its own network after the final
-:meth:`~pisces.experiments.jumping.ensemble.EnsembleTrainer.sync_members`, so the file is a
+:meth:`~pisces.experiments.jumping.trainer.EnsembleTrainer.sync_members`, so the file is a
 plain per-seed :class:`~pisces.networks.jumping.JumpingNetwork`: load it with
 :func:`load_checkpoint` whichever path trained it.
 
@@ -124,7 +124,7 @@ def config_from_dict(values: dict[str, Any], *, source: str = "checkpoint") -> J
             f"{source}: config field(s) {unknown} unknown to this pisces (made by a newer version?)"
         )
     try:
-        return JumpingConfig(**values).validate()
+        return JumpingConfig(**values)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{source}: invalid config: {exc}") from exc
 

@@ -1,8 +1,8 @@
 """Configuration of jumping-task imitation runs, and the presets of the paper's tables.
 
-:class:`JumpingConfig` is a frozen dataclass; every field says its unit and source, and
-:meth:`JumpingConfig.validate` rejects incompatible options up front. :data:`PRESETS` maps a
-name to a config; :func:`make_config` applies a grid and overrides.
+:class:`JumpingConfig` is a frozen dataclass; every field says its unit and source, and it
+validates itself on construction (a bad value or an incompatible option cannot exist).
+:data:`PRESETS` maps a name to a config; :func:`make_config` applies a grid and overrides.
 
 Presets follow **Table G.3** of the paper (the Table 1 runs) and, where G.3 is silent, the
 official launch command of spec §8 (README) and the official code defaults (Table G.2 for
@@ -28,7 +28,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from pisces.experiments.configs import check_finite
+
+if TYPE_CHECKING:
+    from pisces.agents.imitation import ImitationSettings
+    from pisces.losses import AlignmentSpec
 
 GRIDS = ("wide", "narrow", "random")
 #: readings of "PSM of ε-suboptimal policies" (paper §5.4, Fig. 5); the first is the default.
@@ -38,6 +44,9 @@ PSM_EPSILON_MODES = ("exact", "tv", "sampled")
 MAX_PSM_EPSILON = 0.5
 #: how RandConv treats the RGB frames of the colored task (see ``JumpingConfig.rand_conv_rgb``).
 RAND_CONV_RGB = ("mix", "per-channel")
+#: config fields that change when a run reports, not what it computes: resume and the
+#: report's "differs from the preset" labels ignore them.
+EXECUTION_FIELDS = ("eval_every", "log_every")
 
 
 @dataclass(frozen=True)
@@ -132,9 +141,16 @@ class JumpingConfig:
     and their PSM from the RED trajectories only, evaluation of both colors on all 286 tasks
     (GREEN: solved iff no JUMP at indices 0 … p−5)."""
 
+    def __post_init__(self) -> None:
+        self.validate()
+
     def validate(self) -> JumpingConfig:
-        """Raise ``ValueError`` naming the first incompatible or out-of-range option."""
-        errors: list[str] = []
+        """Raise ``ValueError`` naming every incompatible, non-finite or out-of-range option
+        (called on construction; returns ``self``)."""
+        floats = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        errors: list[str] = check_finite(
+            **{k: v for k, v in floats.items() if isinstance(v, float) and not isinstance(v, bool)}
+        )
         if self.grid not in GRIDS:
             errors.append(f"grid must be one of {GRIDS}, got {self.grid!r}")
         for name in ("epochs", "batch_size", "eval_mc_passes", "log_every"):
@@ -211,6 +227,33 @@ class JumpingConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def imitation_settings(self) -> ImitationSettings:
+        """The imitation learner's hyperparameters (:mod:`pisces.agents.imitation`)."""
+        from pisces.agents.imitation import ImitationSettings
+
+        return ImitationSettings(
+            batch_size=self.batch_size,
+            l2_reg=self.l2_reg,
+            dropout=self.dropout,
+            rand_conv=self.rand_conv,
+            rand_conv_channels=self.rand_conv_channels,
+            rand_conv_p_identity=self.rand_conv_p_identity,
+            project=self.embedding == "cme",
+            amp_bf16=self.amp_bf16,
+        )
+
+    def alignment_spec(self) -> AlignmentSpec:
+        """The alignment loss of the hook (:func:`pisces.losses.alignment_loss`)."""
+        from pisces.losses import AlignmentSpec
+
+        return AlignmentSpec(
+            kind=self.embedding,  # type: ignore[arg-type]
+            temperature=self.temperature,
+            beta=self.beta,
+            variant=self.loss_variant,  # type: ignore[arg-type]
+            coupling_weights=self.coupling_weights,
+        )
 
     @property
     def rand_conv_channels(self) -> int:

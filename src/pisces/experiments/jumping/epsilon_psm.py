@@ -17,7 +17,7 @@ alignment loss sees; imitation labels, batches and pairs are unchanged), positiv
 
 * ``"exact"`` (default): the approximate PSM ``d̂`` of Prop. D.3 itself: the PSM of the
   stochastic ε-policies on each task's true tabular MDP (enumerated by BFS over the env core,
-  :func:`pisces.experiments.jumping.bisim_transfer.enumerate_tasks`), TV between the action
+  :func:`pisces.envs.jumping.mdp.enumerate_tasks`), TV between the action
   distributions plus γ·W1 between the two-point next-state distributions
   (:func:`pisces.metrics.deterministic_psm.deterministic_psm`, exact backward induction),
   restricted to the optimal-trajectory states. "Optimal action" at every state = argmax of
@@ -74,7 +74,7 @@ from pisces.envs.jumping.data import (
     epsilon_suboptimal_probabilities,
     optimal_actions,
 )
-from pisces.experiments.jumping.bisim_transfer import TaskMDP, enumerate_task
+from pisces.envs.jumping.mdp import TaskMDP, enumerate_task
 from pisces.experiments.jumping.config import MAX_PSM_EPSILON, PSM_EPSILON_MODES
 from pisces.metrics import action_mismatch_cost, total_variation, trajectory_psm
 from pisces.metrics.deterministic_psm import deterministic_psm
@@ -103,7 +103,7 @@ def label_generator(seed: int) -> np.random.Generator:
     """The run's generator for sampled ε-labels: ``SeedSequence(seed, spawn_key=("PSM",))``.
 
     Independent of the init/train/eval streams of
-    :class:`pisces.experiments.jumping.train.SeedStreams` (a spawned child sequence), so the
+    :class:`pisces.experiments.seeds.SeedStreams` (a spawned child sequence), so the
     labels never shift a training draw, and the same seed gives the same labels.
     """
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(_LABELS_SPAWN_KEY,)))
@@ -248,7 +248,7 @@ def epsilon_pair_psm(
 
     Returns:
         (K, K, 56, 56) float32 ``D[i, j][a, b]``, as
-        :func:`pisces.experiments.jumping.train.pair_metrics`; at ε = 0, whatever the mode,
+        :func:`pisces.experiments.jumping.data.pair_metrics`; at ε = 0, whatever the mode,
         exactly that function's optimal-policy PSM (same operations, bit for bit).
 
     Cost (K = 18, once per run; 2-core machine with both cores busy, wall / CPU): ``"tv"``

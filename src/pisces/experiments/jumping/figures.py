@@ -42,6 +42,7 @@ from pisces.envs.jumping import (  # noqa: E402
     task_split,
     to_rgb_image,
 )
+from pisces.errors import UsageError  # noqa: E402
 
 __all__ = ["plot_task_grid", "plot_example_frames", "configure", "run"]
 
@@ -196,7 +197,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the task-grid PNG and the example-frame PNG into ``args.out``; print their paths."""
     if args.grid == "random" and args.seed is None:
-        raise SystemExit("pisces jumping figure: --grid random needs --seed")
+        raise UsageError("--grid random needs --seed")
     labels = task_split(args.grid, args.seed, no_validation=not args.validation)
     args.out.mkdir(parents=True, exist_ok=True)
     suffix = f"_seed{args.seed}" if args.grid == "random" else ""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from pisces.experiments.configs import check_finite
+
 METHODS = ("overparam", "ipo", "l1", "psm", "random-penalty")
 OPTIMIZERS = ("adam", "gd")
 DTYPES = ("float64", "float32")
@@ -75,6 +77,15 @@ class LQRConfig:
     stay in NumPy on the host. An execution detail (float rounding only): resume ignores it."""
 
     def __post_init__(self) -> None:
+        bad = check_finite(
+            **{
+                f.name: getattr(self, f.name)
+                for f in dataclasses.fields(self)
+                if isinstance(getattr(self, f.name), float)
+            }
+        )
+        if bad:
+            raise ValueError("invalid LQRConfig: " + "; ".join(bad))
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; choose from {list(METHODS)}")
         if self.optimizer not in OPTIMIZERS:
@@ -104,7 +115,11 @@ class LQRConfig:
         if self.state_dim < 1 or self.hidden < 1:
             raise ValueError("state_dim and hidden must be >= 1")
         if self.lr <= 0 or self.iterations < 0:
-            raise ValueError("lr must be > 0 and iterations >= 0")
+            raise ValueError(
+                f"lr must be > 0 and iterations >= 0, got {self.lr}, {self.iterations}"
+            )
+        if self.init_scale <= 0 or self.psm_tol < 0:
+            raise ValueError("init_scale must be > 0 and psm_tol >= 0")
         if self.n_train_envs != 2 and self.method in ("psm", "random-penalty"):
             raise ValueError("psm / random-penalty pair two training environments; use 2")
         if self.n_train_envs < 1 or self.n_test_envs < 1:
@@ -113,7 +128,11 @@ class LQRConfig:
             raise ValueError("psm_rollouts, psm_horizon >= 1 and 0 <= psm_gamma < 1 required")
 
     def replace(self, **changes: object) -> LQRConfig:
-        """A copy with ``changes`` applied (validated again)."""
+        """A copy with ``changes`` applied (validated again); unknown fields are an error."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise ValueError(f"unknown LQRConfig field(s): {unknown}")
         return dataclasses.replace(self, **changes)
 
 

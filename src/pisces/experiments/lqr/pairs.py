@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pisces.envs.lqr.rollouts import oracle_rollouts
 from pisces.envs.lqr.system import LQRSystem
 
 
@@ -47,30 +48,6 @@ class PSMPairs:
     """M (ns × ns): the loss is λ ‖K1 (W_x − W_y) M‖²_F (see module docstring)."""
     residual: float
     """max ‖(o_x − o_y) − (W_x − W_y) σ‖ over pairs (round-off level if the pairs are exact)."""
-
-
-def oracle_rollouts(
-    system: LQRSystem, gain: np.ndarray, w: np.ndarray, s0: np.ndarray, horizon: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Roll out the observation-based oracle ``a = L* W⁺ o`` in one environment.
-
-    Args:
-        system: the seed's system; gain: L* (na × ns); w: W (D × ns); s0: (M, ns).
-        horizon: T.
-
-    Returns:
-        observations (M, T, D) and actions (M, T, na).
-    """
-    policy = gain @ np.linalg.solve(w.T @ w, w.T)  # (na, D) = L* W⁺
-    s = s0
-    obs, acts = [], []
-    for _ in range(horizon):
-        o = s @ w.T
-        act = o @ policy.T
-        obs.append(o)
-        acts.append(act)
-        s = s @ system.a.T + act @ system.b.T
-    return np.stack(obs, 1), np.stack(acts, 1)
 
 
 def psm_pairs(

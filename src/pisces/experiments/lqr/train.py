@@ -29,6 +29,11 @@ Methods (``LQRConfig.method``):
 Optimizers: ``adam`` (β = (0.9, 0.999), ε = 1e-8, bias-corrected, as ``torch.optim.Adam``)
 or ``gd`` (``θ ← θ − lr ∇θ``).
 
+The steps themselves (the optimizers, the penalties, IPO, ℓ1 and the proximal steps) are the
+linear-policy learner of :mod:`pisces.agents.linear_policy`; this module draws each seed's
+data, runs the loop and evaluates. :func:`run` is the benchmark's ``(config, seed) →
+record`` entry point (no file, no progress bar).
+
 Device: the training tensors live on ``LQRConfig.device`` (a GPU takes the whole 100-seed
 batch of a cell at once); the seed data is drawn in NumPy on the host, so a seed's
 environments, initialisation and pairs are the same on every device.
@@ -43,7 +48,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from pisces.envs.lqr.cost import lqr_cost_and_grad, oracle, test_errors
+from pisces.agents.linear_policy import (
+    OVERPARAM,
+    Optimizer,
+    adam_second_moment,
+    init_factor,
+    ipo_step,
+    l1_step,
+    overparam_step,
+    policy,
+    prox_operator,
+)
+from pisces.envs.lqr.cost import oracle, test_errors
 from pisces.envs.lqr.system import (
     LQRSystem,
     haar_orthogonal,
@@ -53,9 +69,9 @@ from pisces.envs.lqr.system import (
 )
 from pisces.experiments.lqr.config import LQRConfig
 from pisces.experiments.lqr.pairs import psm_pairs
+from pisces.experiments.seeds import spawn_generators
 
 Tensor = torch.Tensor
-_OVERPARAM = ("overparam", "psm", "random-penalty")
 #: iterations between two records of the training cost (one host sync each).
 CURVE_EVERY = 500
 
@@ -85,7 +101,7 @@ class SeedData:
 
 def seed_streams(seed: int) -> list[np.random.Generator]:
     """Independent generators (env, test, init, pairs, control) derived from ``seed``."""
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
+    return spawn_generators(seed, 5)
 
 
 def make_seed_data(config: LQRConfig, seed: int) -> SeedData:
@@ -135,63 +151,6 @@ def make_seed_data(config: LQRConfig, seed: int) -> SeedData:
     return SeedData(seed, system, w_train, w_test, j_star, gain, factor, info)
 
 
-class _Optimizer:
-    """Adam or gradient descent over a list of batched tensors, updated in place.
-
-    Adam is elementwise, so a leading seed axis changes nothing. ``impl="reference"`` spells
-    the update out in tensor ops (about eight passes over memory); ``impl="fused"`` is
-    ``torch.optim.Adam(fused=True)``, the same update in one pass (β = (0.9, 0.999),
-    ε = 1e-8, bias correction as torch). They agree to float rounding per step.
-    """
-
-    def __init__(
-        self, kind: str, lr: float, params: Sequence[Tensor], impl: str = "reference"
-    ) -> None:
-        self.kind, self.lr, self.t, self.impl = kind, lr, 0, impl
-        self.torch_opt = None
-        if kind == "adam" and impl == "fused":
-            self.torch_opt = torch.optim.Adam(
-                list(params), lr=lr, betas=(0.9, 0.999), eps=1e-8, fused=True
-            )
-        elif kind == "adam":
-            self.m = [torch.zeros_like(p) for p in params]
-            self.v = [torch.zeros_like(p) for p in params]
-
-    def step(self, params: Sequence[Tensor], grads: Sequence[Tensor]) -> None:
-        """One in-place update of ``params`` with ``grads`` (same shapes)."""
-        self.t += 1
-        if self.kind == "gd":
-            for p, g in zip(params, grads, strict=True):
-                p.sub_(g, alpha=self.lr)
-            return
-        if self.torch_opt is not None:
-            for p, g in zip(params, grads, strict=True):
-                if p.stride() != g.stride():  # the fused CPU kernel would mix up elements
-                    raise ValueError(
-                        f"fused Adam needs equal strides: parameter {tuple(p.stride())}, "
-                        f"gradient {tuple(g.stride())}"
-                    )
-                p.grad = g
-            self.torch_opt.step()
-            return
-        b1, b2, eps = 0.9, 0.999, 1e-8
-        bc1, bc2 = 1 - b1**self.t, 1 - b2**self.t
-        for p, g, m, v in zip(params, grads, self.m, self.v, strict=True):
-            m.mul_(b1).add_(g, alpha=1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            denom = v.sqrt().div_(bc2**0.5).add_(eps)
-            p.addcdiv_(m, denom, value=-self.lr / bc1)
-
-
-def _init_factor(rng: np.random.Generator, kind: str, rows: int, cols: int) -> np.ndarray:
-    """rows × cols init: (semi-)orthogonal (Haar) or standard Gaussian."""
-    if kind == "gaussian":
-        return rng.standard_normal((rows, cols))
-    if rows <= cols:
-        return haar_orthogonal(rng, cols, rows).T
-    return haar_orthogonal(rng, rows, cols)
-
-
 def train_batch(
     config: LQRConfig,
     seeds: Sequence[int],
@@ -237,44 +196,44 @@ def train_batch(
         if config.method == "psm":
             factor = (w_train[:, 0] - w_train[:, 1]).to(f64) @ factor  # (S, D, ns)
     if config.penalty == "prox" and lam > 0:
-        prox = _prox_operator(factor, config.lr * lam, dt)
+        prox = prox_operator(factor, config.lr * lam, dt)
     elif config.method == "random-penalty":  # its penalty columns ride along with W
         wcat = torch.cat([wcat, factor.to(dt)], -1)
     elif config.method == "psm":
         m_psm = put([d.pair_factor for d in data], dt)
 
     init_rngs = [seed_streams(d.seed)[2] for d in data]
-    if config.method in _OVERPARAM:
+    if config.method in OVERPARAM:
         h = config.hidden
-        k1 = put([_init_factor(g, config.init, h, dim) for g in init_rngs], dt)
-        k2 = put([_init_factor(g, config.init, ns, h) for g in init_rngs], dt)
+        k1 = put([init_factor(g, config.init, h, dim) for g in init_rngs], dt)
+        k2 = put([init_factor(g, config.init, ns, h) for g in init_rngs], dt)
         # C-contiguous parameters: the Haar factors come out transposed (column-major), and
         # torch's fused CPU Adam silently pairs elements by memory order, not by index,
         # when a parameter's strides differ from its gradient's (found here: it diverged).
         k1 = k1.mul_(config.init_scale).contiguous()
         k2 = k2.mul_(config.init_scale).contiguous()
         params = [k1, k2]
-        opts = [_Optimizer(config.optimizer, config.lr, params, config.adam_impl)]
+        opts = [Optimizer(config.optimizer, config.lr, params, config.adam_impl)]
     elif config.method == "ipo":
         params = [torch.zeros(len(data), ns, dim, dtype=dt, device=dev) for _ in range(n_env)]
-        opts = [_Optimizer(config.optimizer, config.lr, [p], config.adam_impl) for p in params]
+        opts = [Optimizer(config.optimizer, config.lr, [p], config.adam_impl) for p in params]
     else:
         params = [torch.zeros(len(data), ns, dim, dtype=dt, device=dev)]
-        opts = [_Optimizer(config.optimizer, config.lr, params, config.adam_impl)]
+        opts = [Optimizer(config.optimizer, config.lr, params, config.adam_impl)]
 
     diverged = torch.zeros(len(data), dtype=torch.bool, device=dev)
     curve: list[list[float]] = []
     done = 0
     for it in range(config.iterations):
-        if config.method in _OVERPARAM:
-            cost = _overparam_step(params, opts[0], wcat, m_psm, (a, b, q, r), n_env, ns, lam)
+        if config.method in OVERPARAM:
+            cost = overparam_step(params, opts[0], wcat, m_psm, (a, b, q, r), n_env, ns, lam)
             if prox is not None:
                 p_mat, c_mat = prox
                 params[0].sub_((params[0] @ p_mat) @ c_mat)
         elif config.method == "ipo":
             cost = ipo_step(params, opts, w_train, (a, b, q, r))
         else:
-            cost = _l1_step(params[0], opts[0], wcat, (a, b, q, r), n_env, ns, config.l1)
+            cost = l1_step(params[0], opts[0], wcat, (a, b, q, r), n_env, ns, config.l1)
         diverged |= ~torch.isfinite(cost)
         if it % CURVE_EVERY == 0:
             curve.append((cost - j_star).tolist())
@@ -285,8 +244,8 @@ def train_batch(
     if on_iterations is not None and done:
         on_iterations(done)
 
-    k = policy(config, params)
-    extra = _adam_second_moment(opts[0], params[0], ns) if config.method in _OVERPARAM else {}
+    k = policy(config.method, params)
+    extra = adam_second_moment(opts[0], params[0], ns) if config.method in OVERPARAM else {}
     if factor is not None:  # ‖K1 P‖²_F: the aggregation loss without λ
         extra["pair_loss"] = ((params[0].to(f64) @ factor) ** 2).sum((-1, -2)).cpu()
     system = (a[:, 0], b[:, 0], q[:, 0], r[:, 0])
@@ -322,103 +281,26 @@ def train_batch(
     return results
 
 
-def _prox_operator(factor: Tensor, step: float, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-    """``(P, C)`` with ``K ← K − (K P) C`` the proximal step of ``step · ‖K P‖²_F``.
-
-    ``argmin_K ½‖K − K1‖²_F + step ‖K P‖²_F`` solves ``K (I + 2 step P Pᵀ) = K1``; by Woodbury
-    ``K = K1 − K1 P (I/(2 step) + PᵀP)⁻¹ Pᵀ``. ``factor``: P (S, D, r) in float64; returns P
-    and ``C = (I/(2 step) + PᵀP)⁻¹ Pᵀ`` (S, r, D) in ``dtype``.
-    """
-    r = factor.shape[-1]
-    eye = torch.eye(r, dtype=factor.dtype, device=factor.device)
-    inner = eye / (2.0 * step) + factor.transpose(-1, -2) @ factor
-    c = torch.linalg.solve(inner, factor.transpose(-1, -2))
-    return factor.to(dtype), c.to(dtype)
+def run(config: LQRConfig, seed: int, *, preset: str | None = None) -> dict:
+    """Train and evaluate one seed: its record (what ``pisces lqr train`` writes, without the
+    command line). Writes nothing, draws nothing."""
+    return make_record(config, preset or config.method, train_batch(config, [seed])[0])
 
 
-def _adam_second_moment(opt: _Optimizer, k1: Tensor, ns: int) -> dict[str, Tensor]:
-    """Mean of Adam's second-moment estimate ``v`` over K1's columns that read the invariant
-    features (the first ``ns``) and the distractors (the rest), per seed. The
-    diagnostic of spec §4's mechanism (a penalty in the gradient inflates ``v``); empty for
-    gradient descent and before the first step."""
-    if opt.kind != "adam" or opt.t == 0:  # GD, or no step taken: no second moment
-        return {}
-    v = opt.torch_opt.state[k1]["exp_avg_sq"] if opt.torch_opt is not None else opt.v[0]
-    v = v.to(torch.float64).cpu()
+def make_record(config: LQRConfig, preset: str, result: dict, command: str | None = None) -> dict:
+    """The per-seed JSON record of a :func:`train_batch` result."""
+    import dataclasses
+
+    from pisces.experiments.runs import git_commit
+
     return {
-        "adam_v_invariant": v[..., :ns].mean((-1, -2)),
-        "adam_v_distractor": v[..., ns:].mean((-1, -2)),
+        "preset": preset,
+        "method": config.method,
+        "distractors": config.n_distractors,
+        "lambda": config.lam,
+        "optimizer": config.optimizer,
+        **result,
+        "config": dataclasses.asdict(config),
+        "git_commit": git_commit(),
+        "command": command,
     }
-
-
-def policy(config: LQRConfig, params: Sequence[Tensor]) -> Tensor:
-    """The policy matrix K (S, na, D) of the trained parameters."""
-    if config.method in _OVERPARAM:
-        return params[1] @ params[0]
-    if config.method == "ipo":
-        return torch.stack(list(params), 0).mean(0)
-    return params[0]
-
-
-def _costs(
-    z: Tensor, left: Tensor | None, sys_: tuple[Tensor, ...], n_env: int, ns: int
-) -> tuple[Tensor, Tensor, list[Tensor]]:
-    """Costs and gradients of the N training envs from ``z = K1 Wcat`` (or ``K Wcat``).
-
-    Returns mean cost (S,), per-env ``dKeff_i = G_i / N`` stacked (S, N, na, ns), and the
-    per-env blocks ``z_i`` (S, ·, ns).
-    """
-    zs = [z[..., i * ns : (i + 1) * ns] for i in range(n_env)]
-    keff = torch.stack([(left @ zi if left is not None else zi) for zi in zs], 1)
-    cost, grad = lqr_cost_and_grad(keff.to(torch.float64), *sys_)
-    return cost.mean(1), grad / n_env, zs
-
-
-def _overparam_step(params, opt, wcat, m_psm, sys_, n_env, ns, lam) -> Tensor:
-    k1, k2 = params
-    z = k1 @ wcat  # (S, h, C)
-    cost, dkeff, zs = _costs(z, k2, sys_, n_env, ns)
-    dkeff = dkeff.to(k1.dtype)
-    grad_k2 = sum(dkeff[:, i] @ zs[i].transpose(-1, -2) for i in range(n_env))
-    blocks = [k2.transpose(-1, -2) @ dkeff[:, i] for i in range(n_env)]
-    if m_psm is not None and lam > 0:
-        e = (zs[0] - zs[1]) @ m_psm
-        de = (2 * lam) * e @ m_psm.transpose(-1, -2)
-        blocks[0] = blocks[0] + de
-        blocks[1] = blocks[1] - de
-    if z.shape[-1] > n_env * ns:  # random-penalty columns
-        blocks.append((2 * lam) * z[..., n_env * ns :])
-    grad_k1 = torch.cat(blocks, -1) @ wcat.transpose(-1, -2)
-    opt.step(params, [grad_k1, grad_k2])
-    return cost
-
-
-def ipo_step(params: Sequence[Tensor], opts, w_train: Tensor, sys_) -> Tensor:
-    """One IPO iteration (best response in turn). Returns the mean training cost (S,) at the
-    policies each environment saw.
-
-    For ``i = 0..N−1``: ``K = mean_j K_j`` (latest), ``G_i = ∇_Keff J(K W_i)``,
-    ``K_i ← opt_i(K_i, 1/N G_i W_iᵀ)``.
-    """
-    n_env = len(params)
-    costs = []
-    for i in range(n_env):
-        k = torch.stack(list(params), 0).mean(0)
-        wi = w_train[:, i]
-        keff = (k @ wi).to(torch.float64)
-        cost, grad = lqr_cost_and_grad(keff, *(m[:, 0] for m in sys_))
-        g = (grad / n_env).to(k.dtype) @ wi.transpose(-1, -2)
-        opts[i].step([params[i]], [g])
-        costs.append(cost)
-    return torch.stack(costs, 1).mean(1)
-
-
-def _l1_step(k, opt, wcat, sys_, n_env, ns, mu) -> Tensor:
-    z = k @ wcat
-    cost, dkeff, _ = _costs(z, None, sys_, n_env, ns)
-    grad = torch.cat(list(dkeff.to(k.dtype).unbind(1)), -1) @ wcat.transpose(-1, -2)
-    opt.step([k], [grad])
-    if mu > 0:
-        thr = opt.lr * mu
-        k.copy_(torch.sign(k) * torch.clamp(k.abs() - thr, min=0.0))
-    return cost

@@ -25,9 +25,9 @@ def test_cli_writes_pngs(tmp_path, capsys) -> None:
     assert str(tmp_path / written[1]) in capsys.readouterr().out
 
 
-def test_cli_random_grid_needs_seed(tmp_path) -> None:
-    with pytest.raises(SystemExit):
-        main(["jumping", "figure", "--grid", "random", "--out", str(tmp_path)])
+def test_cli_random_grid_needs_seed(tmp_path, capsys) -> None:
+    assert main(["jumping", "figure", "--grid", "random", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == "pisces jumping figure: --grid random needs --seed\n"
 
 
 def test_grid_cells_follow_labels() -> None:

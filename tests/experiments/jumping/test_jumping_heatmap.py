@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pisces.analysis import metric_heatmap
+from pisces.experiments.jumping import heatmap as metric_heatmap
 from pisces.metrics import action_mismatch_cost, trajectory_psm
 
 

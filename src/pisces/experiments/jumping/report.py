@@ -1,0 +1,180 @@
+"""``pisces jumping report``: ours beside the paper's Table 1, Table 2 and Table G.1.
+
+::
+
+    pisces jumping report results/jumping/*-wide
+
+reads the ``seed-*.json`` of each folder (each file once, however the folders overlap), groups
+them by (preset, grid) and prints mean (std), IQM and its 95% stratified-bootstrap CI beside
+the paper's Table 1 as Markdown; a run that departs from its preset (``--set``) gets its own
+labelled row. Runs with colored obstacles (the ``*-colors`` presets, or ``--colors``) go to a
+second table beside the paper's Table G.1, red and green % with the **standard error** the
+paper reports there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from pisces.analysis.paper import TABLE1 as PAPER_TABLE1
+from pisces.analysis.paper import TABLE2 as PAPER_TABLE2
+from pisces.analysis.paper import TABLE_G1 as PAPER_TABLE_G1
+from pisces.experiments import configs
+from pisces.experiments.jumping.config import EXECUTION_FIELDS, GRIDS, PRESETS, JumpingConfig
+from pisces.experiments.jumping.records import SEED_GLOB
+from pisces.experiments.runs import CorruptResult, load_records
+
+#: Table G.1 row of each colored run's preset (a white preset run with ``--colors`` keeps the
+#: Table G.3 hyperparameters, hence its own row).
+COLORS_ROWS: dict[str, str] = {
+    "dropout-l2-colors": "Dropout and ℓ2 reg.",
+    "pse-colors": "PSEs",
+    "randconv-colors": "RandConv",
+    "randconv-pse-colors": "RandConv + PSEs",
+}
+#: table row of each preset.
+PRESET_ROWS: dict[str, str] = {
+    "bisim-transfer": "Bisimulation transfer",
+    "dropout-l2": "Dropout and ℓ2 reg.",
+    "pse": "PSEs",
+    "randconv": "RandConv",
+    "randconv-pse": "RandConv + PSEs",
+    "randconv-psm-cme": "PSM + CME (G.5 hyperparameters)",
+    "randconv-psm-l2": "PSM + ℓ2",
+    "randconv-bisim-cme": "π*-bisim + CME",
+    "randconv-bisim-l2": "π*-bisim + ℓ2",
+}
+
+#: baselines that do no learning (``epochs = 0`` in their results): never "short" runs.
+NO_TRAINING = frozenset({"bisim-transfer"})
+
+
+def comparable(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Config fields that define a result (eval/log cadence excluded); a field missing from
+    an older result takes its default (e.g. ``colors=False``), so old results still match."""
+    return configs.comparable(JumpingConfig, cfg, EXECUTION_FIELDS)
+
+
+def overrides_label(result: dict[str, Any]) -> str:
+    """`` [field=value, ...]``: the config fields where a result departs from its preset (e.g.
+    ``--set psm_epsilon=0.5``), so that the report never pools them with the preset's row.
+    Grid, epochs (noted separately) and ``colors`` (its own table) are not listed; ``""`` for
+    a plain preset run, a no-learning baseline or an unknown preset."""
+    preset = result.get("preset")
+    if preset in NO_TRAINING or preset not in PRESETS or "config" not in result:
+        return ""
+    ignore = {"preset", "source", "grid", "epochs", "colors", *EXECUTION_FIELDS}
+    diffs = configs.differences(JumpingConfig, result["config"], PRESETS[preset].to_dict(), ignore)
+    return f" [{', '.join(f'{k}={got}' for k, got, _ in diffs)}]" if diffs else ""
+
+
+def _format_se(s: Any, digits: int = 1) -> str:
+    """``mean (standard error), IQM iqm [lo, hi], n=N`` (the CI is of the IQM)."""
+    import math
+
+    def f(x: float) -> str:
+        return "–" if not math.isfinite(x) else f"{x:.{digits}f}"
+
+    lo, hi = s.iqm_ci
+    return f"{f(s.mean)} ({f(s.std / math.sqrt(s.n))}), IQM {f(s.iqm)} [{f(lo)}, {f(hi)}], n={s.n}"
+
+
+def table_g1(cells: dict[tuple[str, str], list[float]], *, seed: int, reps: int) -> str:
+    """Markdown Table G.1: per method, red and green % of test tasks, ours (mean (SE), IQM
+    [95% CI], n) beside the paper's mean (SE). ``cells``: (row, "red"/"green") → per-seed %."""
+    from pisces.analysis import stats
+
+    ours = stats.aggregate(cells, seed=seed, reps=reps)
+    rows = list(dict.fromkeys([k[0] for k in cells] + list(PAPER_TABLE_G1)))
+    header = ["Method", "red (ours)", "red (paper)", "green (ours)", "green (paper)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        line = [row]
+        for c, color in enumerate(("red", "green")):
+            s = ours.get((row, color))
+            line.append("–" if s is None else _format_se(s))
+            paper = PAPER_TABLE_G1.get(row)
+            line.append("–" if paper is None else f"{paper[c][0]:.1f} ({paper[c][1]:.1f})")
+        lines.append("| " + " | ".join(line) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """``pisces jumping report``: Markdown tables of ours vs the paper's Table 1 (white
+    obstacle runs) and Table G.1 (colored obstacle runs)."""
+    from pisces.analysis import stats
+
+    cells: dict[tuple[str, str], list[float]] = {}
+    colored: dict[tuple[str, str], list[float]] = {}
+    epochs: dict[tuple[str, str], set[int]] = {}
+    try:
+        records = load_records(args.dirs, SEED_GLOB, by_seed=True, require=True)
+    except (FileNotFoundError, CorruptResult) as exc:
+        print(f"pisces jumping report: {exc}", file=sys.stderr)
+        return 2
+    for r in records:
+        if r.get("colors"):
+            row = COLORS_ROWS.get(r["preset"], f"{r['preset']} (--colors)")
+            row += overrides_label(r)
+            if r["grid"] != "wide":
+                row += f", {r['grid']} grid"
+            for color in ("red", "green"):
+                pct = float(r[f"test_solved_pct_{color}"])
+                colored.setdefault((row, color), []).append(pct)
+            key = (row, "colors")
+        else:
+            key = (PRESET_ROWS.get(r["preset"], r["preset"]) + overrides_label(r), r["grid"])
+            cells.setdefault(key, []).append(float(r["test_solved_pct"]))
+        if r["preset"] not in NO_TRAINING:
+            epochs.setdefault(key, set()).add(int(r["epochs"]))
+    short = {k: sorted(v) for k, v in epochs.items() if v != {2000}}
+    if cells:
+        ours = stats.aggregate(cells, seed=args.bootstrap_seed, reps=args.reps)
+        rows = list(dict.fromkeys([k[0] for k in cells] + [k[0] for k in PAPER_TABLE1]))
+        columns = [g for g in GRIDS if any(k[1] == g for k in cells)]
+        paper: dict[tuple[str, str], tuple[float, float]] = {
+            k: v for k, v in PAPER_TABLE1.items() if k[1] in columns
+        }
+        for row, value in PAPER_TABLE2.items():
+            if (row, "wide") in cells:
+                paper[(row, "wide")] = value
+        print(
+            "% of test tasks solved at the final epoch: ours = mean (std), IQM [95% CI], n seeds;"
+        )
+        print(
+            f"paper = Table 1, mean (std) over 100 runs. Stratified bootstrap, {args.reps} "
+            f"reps, seed {args.bootstrap_seed}."
+        )
+        white_short = {k: v for k, v in short.items() if k[1] != "colors"}
+        if white_short:
+            print(f"NOTE: not the full 2000-epoch protocol: {white_short}")
+        print()
+        print(stats.markdown_table(ours, paper, rows=rows, columns=columns), end="")
+    if colored:
+        if cells:
+            print()
+        print(
+            "Colored obstacles (Table G.1, trained on red + green tasks of the wide grid): "
+            "% of red and of green test tasks solved at the final epoch;"
+        )
+        print(
+            "ours = mean (standard error), IQM [95% CI], n seeds; paper = Table G.1, mean "
+            f"(standard error) over 100 runs. Stratified bootstrap, {args.reps} reps, seed "
+            f"{args.bootstrap_seed}."
+        )
+        colors_short = {k[0]: v for k, v in short.items() if k[1] == "colors"}
+        if colors_short:
+            print(f"NOTE: not the full 2000-epoch protocol: {colors_short}")
+        print()
+        print(table_g1(colored, seed=args.bootstrap_seed, reps=args.reps), end="")
+    return 0
+
+
+def configure_report(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``pisces jumping report``."""
+    parser.add_argument("dirs", nargs="+", help="directories holding seed-*.json")
+    parser.add_argument("--reps", type=int, default=50_000, help="bootstrap replications")
+    parser.add_argument("--bootstrap-seed", type=int, default=0, help="bootstrap RNG seed")
+    parser.set_defaults(func=report_command)

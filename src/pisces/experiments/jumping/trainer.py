@@ -1,0 +1,326 @@
+r"""Imitation training and evaluation on the jumping task (spec §3, §6, §7): the schedule of
+one seed, its evaluations and its record; and the seed ensemble's schedule.
+
+:class:`JumpingTrainer` builds the run's data (:mod:`pisces.experiments.jumping.data`), the
+network, Adam (ε = 1e-7) and an :class:`~pisces.agents.imitation.ImitationLearner` with the
+alignment hook of the config (PSM or π*-bisimulation; CME on the 64-d projection or ℓ2 on the
+256-d representation, :func:`pisces.agents.hooks.alignment_term`; none when α = 0), then runs
+``cfg.epochs`` epochs at learning rate ``lr₀ · decay^epoch`` (one epoch = 4 steps). Losses are
+written into a device buffer and brought to the host every ``log_every`` steps, where a
+non-finite value raises :class:`NonFiniteLossError` naming the first bad step.
+
+Evaluation (spec §7): greedy actions on the 56 stored optimal states of each of the 286
+tasks (softmax averaged over ``eval_mc_passes`` RandConv draws, one per task and pass),
+scored by :func:`pisces.envs.jumping.solved_from_actions`.
+
+Randomness: three generators derived from the run seed
+(:class:`~pisces.experiments.seeds.SeedStreams`): initialisation (CPU, so CPU and CUDA runs
+start from the same weights), training draws (batches, pairs, RandConv, dropout) and
+evaluation (re-seeded from ``(seed, epoch)`` at every evaluation, so the evaluation interval
+never changes the training trajectory or a result).
+
+:func:`run` is the benchmark's one ``(config, seed) → record`` entry point: no file, no
+progress bar (an ``on_epoch`` callback may draw one), the record stamped with the code and
+execution it ran under. The CLI, the process pool (and the sweep and tuning layers) call it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from pisces.agents.ensemble import ImitationEnsemble
+from pisces.agents.hooks import alignment_term
+from pisces.agents.imitation import LOSS_NAMES, ImitationLearner, greedy_actions
+from pisces.envs.jumping import ALL_TASKS, EPISODE_LENGTH, solved_from_actions
+from pisces.experiments.jumping.config import JumpingConfig
+from pisces.experiments.jumping.data import build_data
+from pisces.experiments.jumping.records import RED_GREEN, color_counts
+from pisces.experiments.runs import git_commit
+from pisces.experiments.seeds import SeedStreams
+from pisces.networks.jumping import JumpingNetwork
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite; the message names the (1-based) optimizer step."""
+
+
+@dataclass
+class EvalRecord:
+    """One evaluation. ``solved``: (286,) bool of the headline color (white, or red);
+    ``by_color``: color → (286,) bool for every color of the run; ``counts``:
+    :func:`color_counts`."""
+
+    epoch: int
+    step: int
+    solved: np.ndarray
+    counts: dict[str, Any]
+    seconds: float
+    by_color: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class JumpingTrainer:
+    """Owns the modules, optimizer, data and generators of one seed; see :meth:`run`."""
+
+    def __init__(
+        self,
+        cfg: JumpingConfig,
+        seed: int,
+        device: torch.device | str = "cpu",
+        *,
+        eval_chunk: int | None = None,
+        eval_prefix: bool = True,
+    ) -> None:
+        self.cfg = cfg
+        self.seed = int(seed)
+        self.device = torch.device(device)
+        self.streams = SeedStreams.from_seed(self.seed)
+        self.data = build_data(cfg, self.seed, self.device, eval_prefix=eval_prefix)
+        init_gen = torch.Generator().manual_seed(self.streams.init)
+        self.net = JumpingNetwork(
+            init_gen, in_channels=self.data.train_obs.shape[-1], dropout=cfg.dropout
+        ).to(self.device)
+        self.net.train()
+        fused = self.device.type in ("cpu", "cuda")
+        self.optimizer = torch.optim.Adam(
+            self.net.parameters(), lr=cfg.learning_rate, eps=cfg.adam_eps, fused=fused
+        )
+        self.generator = torch.Generator(self.device).manual_seed(self.streams.train)
+        self.eval_generator = torch.Generator(self.device)
+        self.learner = ImitationLearner(
+            self.net,
+            self.optimizer,
+            self.data,
+            cfg.imitation_settings(),
+            alignment_term(cfg.alignment_spec(), cfg.alpha) if cfg.alpha > 0 else None,
+            self.generator,
+            trajectory_length=EPISODE_LENGTH,
+        )
+        self.steps_per_epoch = len(self.data.train_obs) // cfg.batch_size + 1
+        self.step = 0
+        self.epoch = 0
+        self.eval_chunk = eval_chunk or (512 if self.device.type == "cpu" else 8192)
+        self._buffer = torch.zeros((cfg.log_every, len(LOSS_NAMES)), device=self.device)
+        self._filled = 0
+        self.loss_log: list[dict[str, float]] = []
+        self.evals: list[EvalRecord] = []
+        self.train_seconds = 0.0
+
+    def learning_rate(self, epoch: int) -> float:
+        """lr at (0-based) ``epoch``: ``lr₀ · decay^epoch``."""
+        return self.cfg.learning_rate * self.cfg.lr_decay**epoch
+
+    def flush(self) -> dict[str, float] | None:
+        """Bring the buffered losses to the host (one sync); raise on a non-finite value."""
+        if self._filled == 0:
+            return None
+        vals = self._buffer[: self._filled].cpu().numpy()
+        first = self.step - self._filled + 1
+        bad = ~np.isfinite(vals).all(axis=1)
+        if bad.any():
+            at = first + int(np.argmax(bad))
+            raise NonFiniteLossError(
+                f"non-finite loss at step {at} (epoch {(at - 1) // self.steps_per_epoch + 1}, "
+                f"seed {self.seed}, preset {self.cfg.preset}): "
+                + ", ".join(
+                    f"{k}={v:.4g}" for k, v in zip(LOSS_NAMES, vals[np.argmax(bad)], strict=True)
+                )
+            )
+        record = {"step": self.step, **dict(zip(LOSS_NAMES, vals.mean(0).tolist(), strict=True))}
+        self.loss_log.append(record)
+        self._filled = 0
+        return record
+
+    def record_losses(self, values: torch.Tensor) -> None:
+        """Count one optimizer step and buffer its (4,) loss vector (flushed every
+        ``log_every`` steps)."""
+        self._buffer[self._filled] = values
+        self._filled += 1
+        self.step += 1
+        if self._filled == self.cfg.log_every:
+            self.flush()
+
+    def train_epoch(self) -> None:
+        """``steps_per_epoch`` optimizer steps at this epoch's learning rate."""
+        self.learner.set_learning_rate(self.learning_rate(self.epoch))
+        for _ in range(self.steps_per_epoch):
+            self.record_losses(self.learner.update())
+        self.epoch += 1
+
+    def evaluate(self) -> EvalRecord:
+        """Evaluate the current policy on all 286 tasks (seeded from ``(seed, epoch)``)."""
+        start = time.perf_counter()
+        self.eval_generator.manual_seed(self.streams.eval_seed(self.epoch))
+        colors, eval_color = self.data.colors, self.data.eval_color
+        jump = greedy_actions(
+            self.net,
+            self.data.eval_inputs,
+            eval_color * len(ALL_TASKS) + self.data.eval_task,  # one draw per (color, task)
+            num_groups=len(colors) * len(ALL_TASKS),
+            rand_conv=self.cfg.rand_conv,
+            passes=self.cfg.eval_mc_passes,
+            p_identity=self.cfg.rand_conv_p_identity,
+            generator=self.eval_generator,
+            chunk=self.eval_chunk,
+            amp_bf16=self.cfg.amp_bf16,
+            channels_per_frame=self.cfg.rand_conv_channels,
+        )
+        actions = torch.zeros(
+            (len(colors), len(ALL_TASKS), EPISODE_LENGTH), dtype=torch.long, device=jump.device
+        )
+        actions[eval_color, self.data.eval_task, self.data.eval_time] = jump.long()
+        actions_np = actions.cpu().numpy()
+        by_color = {
+            color: solved_from_actions(actions_np[c], ALL_TASKS[:, 0], color)
+            for c, color in enumerate(colors)
+        }
+        record = EvalRecord(
+            epoch=self.epoch,
+            step=self.step,
+            solved=by_color[colors[0]],
+            counts=color_counts(by_color, self.data.split),
+            seconds=time.perf_counter() - start,
+            by_color=by_color,
+        )
+        self.evals.append(record)
+        return record
+
+    def should_evaluate(self) -> bool:
+        every = self.cfg.eval_every
+        return self.epoch == self.cfg.epochs or (every > 0 and self.epoch % every == 0)
+
+    @property
+    def group_index(self) -> torch.Tensor | None:
+        """RandConv draw of each sample of the joint training batch (None without RandConv)."""
+        return self.learner.group_index
+
+    def run(self, on_epoch: Callable[[JumpingTrainer], None] | None = None) -> EvalRecord:
+        """Train ``cfg.epochs`` epochs, evaluating on schedule; returns the final evaluation."""
+        while self.epoch < self.cfg.epochs:
+            start = time.perf_counter()
+            self.train_epoch()
+            if self.should_evaluate():
+                self.flush()
+                self.train_seconds += time.perf_counter() - start
+                self.evaluate()
+            else:
+                self.train_seconds += time.perf_counter() - start
+            if on_epoch is not None:
+                on_epoch(self)
+        self.flush()
+        return self.evals[-1]
+
+    def result(self) -> dict[str, Any]:
+        """JSON-ready record of the run (config, curves, final counts, per-task solved map)."""
+        final = self.evals[-1]
+        out: dict[str, Any] = {
+            "preset": self.cfg.preset,
+            "grid": self.cfg.grid,
+            "seed": self.seed,
+            "epochs": self.epoch,
+            "steps": self.step,
+            "colors": self.cfg.colors,
+            # white: % of the 268 test tasks; colors: RED test % (the paper's headline).
+            "test_solved_pct": final.counts["test_solved_pct"],
+        }
+        if self.cfg.colors:
+            for color in RED_GREEN:
+                out[f"test_solved_pct_{color}"] = final.counts[f"test_{color}_solved_pct"]
+            out["solved_green"] = final.by_color["green"].astype(int).tolist()
+        return out | {
+            "final": final.counts,
+            "solved": final.solved.astype(int).tolist(),
+            "split": self.data.split.tolist(),
+            "eval_curve": [{"epoch": e.epoch, "step": e.step, **e.counts} for e in self.evals],
+            "loss_curve": self.loss_log,
+            "train_seconds": self.train_seconds,
+            "eval_seconds": sum(e.seconds for e in self.evals),
+            "device": str(self.device),
+            "config": self.cfg.to_dict(),
+        }
+
+
+class EnsembleTrainer:
+    """Train ``len(seeds)`` seeds of one config together (vmapped, for a GPU):
+    ``members[i]`` is seed ``seeds[i]`` (its own data, generators, evaluations and record)."""
+
+    def __init__(
+        self, cfg: JumpingConfig, seeds: Sequence[int], device: torch.device | str = "cpu"
+    ) -> None:
+        if len(seeds) < 1:
+            raise ValueError("need at least one seed")
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.members = [JumpingTrainer(cfg, s, self.device) for s in seeds]
+        self.ensemble = ImitationEnsemble(
+            [m.learner for m in self.members], lr=cfg.learning_rate, eps=cfg.adam_eps
+        )
+        self.steps_per_epoch = self.members[0].steps_per_epoch
+        self.epoch = 0
+
+    def step(self) -> torch.Tensor:
+        """One optimizer step of every seed; returns the (S, 4) loss values (on the device)."""
+        return self.ensemble.update()
+
+    def sync_members(self) -> None:
+        """Copy every seed's stacked parameters into its own network (before evaluation)."""
+        self.ensemble.sync()
+
+    def train_epoch(self) -> None:
+        self.ensemble.set_learning_rate(self.members[0].learning_rate(self.epoch))
+        for _ in range(self.steps_per_epoch):
+            values = self.step()
+            for i, m in enumerate(self.members):
+                m.record_losses(values[i])
+        self.epoch += 1
+        for m in self.members:
+            m.epoch = self.epoch
+
+    def run(self, on_epoch: Callable[[EnsembleTrainer], None] | None = None) -> None:
+        """Train ``cfg.epochs`` epochs; evaluate every seed on the per-seed schedule."""
+        while self.epoch < self.cfg.epochs:
+            start = time.perf_counter()
+            self.train_epoch()
+            elapsed = time.perf_counter() - start
+            for m in self.members:
+                m.train_seconds += elapsed / len(self.members)
+            if self.members[0].should_evaluate():
+                self.sync_members()
+                for m in self.members:
+                    m.flush()
+                    m.evaluate()
+            if on_epoch is not None:
+                on_epoch(self)
+        self.sync_members()
+        for m in self.members:
+            m.flush()
+
+
+def stamp(result: dict[str, Any], wall_seconds: float) -> dict[str, Any]:
+    """``result`` with the execution it ran under: commit, torch build, threads, wall time."""
+    return result | {
+        "git_commit": git_commit(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "wall_seconds": wall_seconds,
+    }
+
+
+def run(
+    cfg: JumpingConfig,
+    seed: int,
+    device: torch.device | str = "cpu",
+    *,
+    on_epoch: Callable[[JumpingTrainer], None] | None = None,
+) -> tuple[dict[str, Any], JumpingTrainer]:
+    """Train and evaluate one seed: ``(record, trainer)``. Writes nothing, draws nothing;
+    ``on_epoch(trainer)`` is called after every epoch (e.g. to advance a progress bar)."""
+    start = time.time()
+    trainer = JumpingTrainer(cfg, seed, device)
+    trainer.run(on_epoch)
+    return stamp(trainer.result(), time.time() - start), trainer
