@@ -27,6 +27,7 @@ RANK = {
     "agents": 2,
     "experiments": 3,
     "errors": 0,
+    "argtypes": 0,
     "cli": 4,
     "demo": 4,
 }

@@ -85,9 +85,14 @@ def _load(target: str) -> Callable[[argparse.ArgumentParser], None]:
         raise SystemExit(f"pisces: internal error: {module_name} has no {attr!r}") from exc
 
 
-def _usage() -> str:
-    lines = ["usage: pisces <command> [<verb>] [options]", "", "commands:"]
+def _usage(only: str | None = None) -> str:
+    if only is not None:
+        lines = [f"usage: pisces {only} <verb> [options]", "", "verbs:"]
+    else:
+        lines = ["usage: pisces <command> [<verb>] [options]", "", "commands:"]
     for group, verbs in COMMANDS.items():
+        if only is not None and group != only:
+            continue
         for verb, (_, help_text) in verbs.items():
             name = f"{group} {verb}".strip()
             lines.append(f"  {name:<18} {help_text}")
@@ -112,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         group = args[0]
         verbs = COMMANDS[group]
         if len(args) < 2 or args[1] in ("-h", "--help"):
-            print(f"usage: pisces {group} {{{','.join(verbs)}}} [options]", file=sys.stderr)
+            print(_usage(group), file=sys.stderr if len(args) < 2 else sys.stdout)
             return 2 if len(args) < 2 else 0
         if args[1] not in verbs:
             print(
@@ -122,7 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         verb, rest = args[1], args[2:]
     else:
-        print(f"pisces: unknown command {args[0]!r}\n\n{_usage()}", file=sys.stderr)
+        print(
+            f"pisces: unknown command {args[0]!r}; choose from {sorted(set(COMMANDS) - {''})} "
+            f"or {sorted(COMMANDS[''])} (pisces --help)",
+            file=sys.stderr,
+        )
         return 2
     target, help_text = COMMANDS[group][verb]
     prog = f"pisces {group} {verb}".replace("  ", " ").strip()

@@ -17,6 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from pisces.argtypes import positive_int
+
 #: epochs of the demo's short schedule (the protocol: 2000).
 DEMO_EPOCHS = 300
 DEMO_SEED = 1
@@ -24,7 +26,7 @@ DEMO_SEED = 1
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/demo", help="output directory (created)")
-    parser.add_argument("--epochs", type=int, default=DEMO_EPOCHS, help="short schedule")
+    parser.add_argument("--epochs", type=positive_int, default=DEMO_EPOCHS, help="short schedule")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.set_defaults(func=run)
 

@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pisces.argtypes import positive_int
 from pisces.experiments import configs
 from pisces.experiments.jumping.config import PRESETS, JumpingConfig, make_config
 from pisces.experiments.jumping.records import SEED_GLOB, SEED_PATTERN, describe, summarize
@@ -380,10 +381,10 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", default="1", help="e.g. 1-10, 3, 1,4,7 (default 1)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
-    parser.add_argument("--workers", type=int, default=1, help="processes, one seed each")
+    parser.add_argument("--workers", type=positive_int, default=1, help="processes, one seed each")
     parser.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         default=1,
         help="torch threads per seed (default 1, recorded; a folder keeps one value)",
     )

@@ -29,6 +29,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from numpy.typing import ArrayLike  # noqa: E402
 
+from pisces.argtypes import int_in, nonnegative_int  # noqa: E402
 from pisces.envs.jumping import (  # noqa: E402
     ALL_TASKS,
     FLOOR_HEIGHTS,
@@ -38,6 +39,7 @@ from pisces.envs.jumping import (  # noqa: E402
     TEST,
     TRAIN,
     VALIDATION,
+    core,
     optimal_trajectory,
     task_split,
     to_rgb_image,
@@ -182,14 +184,26 @@ def plot_example_frames(
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``pisces jumping figure``."""
     parser.add_argument("--grid", choices=GRIDS, default="wide", help="training grid")
-    parser.add_argument("--seed", type=int, default=None, help="run seed (random grid only)")
+    parser.add_argument(
+        "--seed", type=nonnegative_int, default=None, help="run seed (random grid only)"
+    )
     parser.add_argument(
         "--validation",
         action="store_true",
         help="show the validation cells (the official launch commands use --no_validation)",
     )
-    parser.add_argument("--obstacle", type=int, default=30, help="example frame: obstacle")
-    parser.add_argument("--floor", type=int, default=12, help="example frame: floor height")
+    parser.add_argument(
+        "--obstacle",
+        type=int_in(range(core.MIN_OBSTACLE_POSITION, core.MAX_OBSTACLE_POSITION)),
+        default=30,
+        help="example frame: obstacle",
+    )
+    parser.add_argument(
+        "--floor",
+        type=int_in(range(core.MIN_FLOOR_HEIGHT, core.MAX_FLOOR_HEIGHT)),
+        default=12,
+        help="example frame: floor height",
+    )
     parser.add_argument("--out", type=Path, default=Path("figures/jumping"), help="output dir")
     parser.set_defaults(func=run)
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pisces.argtypes import int_in
+from pisces.envs.jumping import core
 from pisces.metrics import action_mismatch_cost, trajectory_pi_bisimulation, trajectory_psm
 
 #: the metric discount of the official jumping-task code (hard-coded there, spec §4.1).
@@ -30,13 +32,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/metrics", help="output directory (created)")
     parser.add_argument(
         "--obstacles",
-        type=int,
+        type=int_in(range(core.MIN_OBSTACLE_POSITION, core.MAX_OBSTACLE_POSITION)),
         nargs=2,
         default=(20, 40),
         metavar=("P1", "P2"),
         help="obstacle positions of the two tasks (pixels, in [14, 48))",
     )
-    parser.add_argument("--floor", type=int, default=10, help="floor height of both tasks")
+    parser.add_argument(
+        "--floor",
+        type=int_in(range(core.MIN_FLOOR_HEIGHT, core.MAX_FLOOR_HEIGHT)),
+        default=10,
+        help="floor height of both tasks",
+    )
     parser.set_defaults(func=run)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from pisces.analysis.paper import TABLE1 as PAPER_TABLE1
 from pisces.analysis.paper import TABLE2 as PAPER_TABLE2
 from pisces.analysis.paper import TABLE_G1 as PAPER_TABLE_G1
+from pisces.argtypes import nonnegative_int, positive_int
 from pisces.experiments import configs
 from pisces.experiments.jumping.config import EXECUTION_FIELDS, GRIDS, PRESETS, JumpingConfig
 from pisces.experiments.jumping.records import SEED_GLOB
@@ -175,6 +176,8 @@ def report_command(args: argparse.Namespace) -> int:
 def configure_report(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``pisces jumping report``."""
     parser.add_argument("dirs", nargs="+", help="directories holding seed-*.json")
-    parser.add_argument("--reps", type=int, default=50_000, help="bootstrap replications")
-    parser.add_argument("--bootstrap-seed", type=int, default=0, help="bootstrap RNG seed")
+    parser.add_argument("--reps", type=positive_int, default=50_000, help="bootstrap replications")
+    parser.add_argument(
+        "--bootstrap-seed", type=nonnegative_int, default=0, help="bootstrap RNG seed"
+    )
     parser.set_defaults(func=report_command)

@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from pisces.argtypes import positive_int
 from pisces.experiments import configs
 from pisces.experiments.lqr.config import EXECUTION_FIELDS, PRESETS, LQRConfig, get_preset
 from pisces.experiments.lqr.report import SEED_GLOB, SEED_PATTERN, with_defaults
@@ -201,7 +202,9 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         choices=sorted(PRESETS),
         help="method preset (see pisces.experiments.lqr.config.PRESETS)",
     )
-    parser.add_argument("--distractors", type=int, required=True, help="nd (500, 1000, 10000)")
+    parser.add_argument(
+        "--distractors", type=positive_int, required=True, help="nd (500, 1000, 10000)"
+    )
     parser.add_argument(
         "--seeds",
         type=seeds_arg,
@@ -211,7 +214,7 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="directory for seed_XXXX.json files")
     parser.add_argument(
         "--batch",
-        type=int,
+        type=positive_int,
         default=None,
         help="seeds trained together (default: CPU min(25, 25000 // nd), GPU 100)",
     )

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from pisces.analysis.paper import TABLE_H1 as PAPER_TABLE_H1
+from pisces.argtypes import nonnegative_int, positive_int
 from pisces.experiments import configs
 from pisces.experiments.lqr.config import EXECUTION_FIELDS, PRESETS, LQRConfig
 from pisces.experiments.runs import CorruptResult, load_records
@@ -160,6 +161,15 @@ def _report(args: argparse.Namespace) -> int:
     if not records:
         print("pisces lqr report: no seed_*.json found", file=sys.stderr)
         return 2
+    if args.test_env is not None:
+        fewest = min(len(r["test_errors"]) for r in records)
+        if not 0 <= args.test_env < fewest:
+            print(
+                f"pisces lqr report: --test-env {args.test_env}: the records have test "
+                f"environments 0..{fewest - 1}",
+                file=sys.stderr,
+            )
+            return 2
     if args.diagnostics:
         text = diagnostics_table(records)
     else:
@@ -176,11 +186,11 @@ def configure_report(parser: argparse.ArgumentParser) -> None:
     """``pisces lqr report DIR... [--out table.md]``."""
     parser.add_argument("dirs", nargs="+", help="directories holding seed_*.json (recursive)")
     parser.add_argument("--out", default=None, help="also write the Markdown here")
-    parser.add_argument("--bootstrap-seed", type=int, default=0)
-    parser.add_argument("--reps", type=int, default=50_000, help="bootstrap replications")
+    parser.add_argument("--bootstrap-seed", type=nonnegative_int, default=0)
+    parser.add_argument("--reps", type=positive_int, default=50_000, help="bootstrap replications")
     parser.add_argument(
         "--test-env",
-        type=int,
+        type=nonnegative_int,
         default=None,
         help="score each seed by this one test environment (default: mean over all)",
     )
@@ -250,6 +260,8 @@ def compare_table(
                 int((~np.isfinite(eb)).sum()),
             )
         )
+    if not rows:
+        raise ValueError("no seed has runs on both sides (the cells match, the seeds do not)")
     stats = aggregate(diffs, seed=seed, reps=reps) if diffs else {}
     lines = [
         "| preset | nd | change | paired seeds | median (base) | median (other) "
@@ -297,6 +309,6 @@ def configure_compare(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("base", help="directory of seed_*.json (recursive), e.g. runs/")
     parser.add_argument("other", help="the same seeds run another way, e.g. runs5000/")
     parser.add_argument("--out", default=None, help="also write the Markdown here")
-    parser.add_argument("--bootstrap-seed", type=int, default=0)
-    parser.add_argument("--reps", type=int, default=50_000, help="bootstrap replications")
+    parser.add_argument("--bootstrap-seed", type=nonnegative_int, default=0)
+    parser.add_argument("--reps", type=positive_int, default=50_000, help="bootstrap replications")
     parser.set_defaults(func=_compare)

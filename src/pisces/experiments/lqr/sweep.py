@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pisces.argtypes import nonnegative_float, nonnegative_int, positive_int
 from pisces.experiments.lqr.cli import run_train, seeds_arg
 from pisces.experiments.lqr.config import OPTIMIZERS, PENALTY_MODES, get_preset
 from pisces.experiments.lqr.report import load_results
@@ -115,10 +116,10 @@ def plot_sweep(out: Path, path: Path, nd: int) -> None:
 
 def configure_sweep(parser: argparse.ArgumentParser) -> None:
     """``pisces lqr sweep --distractors 500 --seeds 1-5 --out DIR`` (writes lambda_sweep.png)."""
-    parser.add_argument("--distractors", type=int, default=500)
+    parser.add_argument("--distractors", type=positive_int, default=500)
     parser.add_argument("--seeds", type=seeds_arg, default=parse_seeds("1-5"))
     parser.add_argument(
-        "--lambdas", type=float, nargs="+", default=[0.0, 1.0, 100.0, 1e3, 1e4, 1e5]
+        "--lambdas", type=nonnegative_float, nargs="+", default=[0.0, 1.0, 100.0, 1e3, 1e4, 1e5]
     )
     parser.add_argument("--optimizers", nargs="+", choices=OPTIMIZERS, default=["adam", "gd"])
     parser.add_argument(
@@ -128,7 +129,7 @@ def configure_sweep(parser: argparse.ArgumentParser) -> None:
         default=["gradient"],
         help="gradient (the paper's loss) and/or prox (decoupled from the optimizer)",
     )
-    parser.add_argument("--iterations", type=int, default=5000)
+    parser.add_argument("--iterations", type=nonnegative_int, default=5000)
     parser.add_argument(
         "--lr-gd",
         type=float,
