@@ -8,7 +8,7 @@ one core; the other core ran a second lane, sometimes more), so they are upper b
 times; the idle per-step figures are in ``bench_jumping_train.md``.
 
 Usage: ``.venv/bin/python benchmarks/bench_jumping_runs.py [DIR ...]`` (default
-``results/jumping/*-wide``); writes ``benchmarks/results/jumping_runs.md``.
+``results/jumping/*-wide``); prints, and with ``--out FILE`` writes the table there.
 """
 
 from __future__ import annotations
@@ -24,13 +24,16 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="*", type=Path)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/jumping_runs.md")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="e.g. benchmarks/results/jumping_runs.md"
+    )
     args = parser.parse_args()
     dirs = args.dirs or sorted((ROOT / "results/jumping").glob("*-wide"))
     lines = [
         "# Jumping task: measured wall time of full runs",
         "",
-        "Command: `.venv/bin/python benchmarks/bench_jumping_runs.py` (reads `wall_seconds` of",
+        "Command: `.venv/bin/python benchmarks/bench_jumping_runs.py --out "
+        "benchmarks/results/jumping_runs.md` (reads `wall_seconds` of",
         "each committed `seed-*.json`; shared 2-core machine, one thread per seed).",
         "",
         "| run folder | seeds | epochs | one run: median [min, max] (min) | cell: sum (h) |",
@@ -48,7 +51,8 @@ def main() -> None:
             f"{sum(walls) / 60:.2f} |"
         )
     text = "\n".join(lines) + "\n"
-    args.out.write_text(text)
+    if args.out is not None:
+        args.out.write_text(text)
     print(text, end="")
 
 

@@ -18,7 +18,11 @@ Measured in one program, and written to ``benchmarks/results/bench_jumping_train
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_jumping_train.py [--steps 20] [--quick]
+    .venv/bin/python benchmarks/bench_jumping_train.py [--steps 20] [--quick] \
+        [--out benchmarks/results/bench_jumping_train.md]
+
+Without ``--out`` the result is printed only: a benchmark never rewrites a committed file
+unless asked (a tracked file changed under a running job would stamp its records ``+dirty``).
 
 Record ``uptime`` (printed): the machine is shared (2 cores), so loaded timings are noisy.
 """
@@ -34,7 +38,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "results" / "bench_jumping_train.md"
+RESULT = ROOT / "benchmarks" / "results" / "bench_jumping_train.md"
 PRESETS = ("randconv-pse", "randconv", "pse", "dropout-l2")
 NOMINAL_GFLOP = 14.2
 
@@ -139,6 +143,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
     parser.add_argument("--quick", action="store_true", help="randconv-pse only")
+    parser.add_argument("--out", type=Path, default=None, help=f"e.g. {RESULT.relative_to(ROOT)}")
     args = parser.parse_args()
     import torch
 
@@ -149,7 +154,7 @@ def main() -> int:
         "# Jumping-task training speed",
         "",
         f"Command: `.venv/bin/python benchmarks/bench_jumping_train.py --steps {args.steps}"
-        + (" --quick`" if args.quick else "`"),
+        " --out benchmarks/results/bench_jumping_train.md" + (" --quick`" if args.quick else "`"),
         "",
         f"- machine: {platform.processor() or platform.machine()}, {cores} cores, "
         f"torch {torch.__version__}",
@@ -245,8 +250,9 @@ def main() -> int:
         f"- uptime at end: `{uptime()}`",
     ]
     text = "\n".join(lines) + "\n"
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
     print(text)
     return 0
 

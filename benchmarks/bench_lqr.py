@@ -9,7 +9,8 @@ Two kinds of numbers, labelled as such in the output:
   GPU), scaled linearly to 5000 iterations (the preset) and 2000 × 100 seeds. Setup
   (sampling, PSM pairs) is included once per batch.
 
-Usage: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_lqr.py [--iterations 20]``
+Usage: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_lqr.py [--iterations 20]
+--out benchmarks/results/lqr.md`` (without ``--out`` it prints only)
 (writes ``benchmarks/results/lqr.md``; note ``uptime``: the machine is shared, 2 cores), or
 on a GPU machine ``python benchmarks/bench_lqr.py --device cuda --iterations 200`` (writes
 ``benchmarks/results/lqr_cuda.md``).
@@ -55,12 +56,12 @@ def main() -> None:
         "--iterations", type=int, default=20, help="timed iterations per cell (0: measured only)"
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    parser.add_argument("--out", default=None, help="default benchmarks/results/lqr[_cuda].md")
+    parser.add_argument(
+        "--out", default=None, help="e.g. benchmarks/results/lqr[_cuda].md (default: print only)"
+    )
     args = parser.parse_args()
     args.device = resolve_device(args.device)  # a clear error for CUDA without a GPU
     on_gpu = args.device.startswith("cuda")
-    if args.out is None:
-        args.out = str(ROOT / f"benchmarks/results/lqr{'_cuda' if on_gpu else ''}.md")
     torch.set_num_threads(1)
     load_before = os.getloadavg()
     rows = []
@@ -129,12 +130,13 @@ def main() -> None:
     for sub in ("runs", "runs5000", "sweep"):
         for name, (n, wall, its) in measured_cells(ROOT / "results/lqr" / sub).items():
             lines.append(f"| {sub}/{name} | {n} | {its} | {wall / 60:.1f} |")
-    if args.iterations == 0:  # keep the extrapolated part of an earlier run
+    if args.iterations == 0 and args.out:  # keep the extrapolated part of an earlier run
         old = Path(args.out).read_text() if Path(args.out).exists() else ""
         head = old.split("## Measured")[0] if "## Measured" in old else ""
         lines = head.rstrip("\n").split("\n") + [""] + lines[lines.index(MEASURED) :]
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -3,21 +3,21 @@
 Profiles 60 iterations of ``overparam`` and ``psm`` on a batch of 2 seeds (the CLI's default
 batch at nd = 10000) and writes the top operators by self CPU time.
 
-Usage: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/profile_lqr.py``
-(writes ``benchmarks/results/lqr_profile.txt``; run on an idle machine, check ``uptime``).
+Usage: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/profile_lqr.py
+benchmarks/results/lqr_profile.txt`` (writes the file given, else prints only; run on an idle
+machine, check ``uptime``).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import torch
 
 from pisces.experiments.lqr.config import get_preset
 from pisces.experiments.lqr.train import make_seed_data, train_batch
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -32,8 +32,8 @@ def main() -> None:
         lines += [f"== {method}, nd = 10000, 2 seeds, 60 iterations, adam_impl={cfg.adam_impl}"]
         lines += [table, ""]
     text = "\n".join(lines)
-    out = ROOT / "benchmarks/results/lqr_profile.txt"
-    out.write_text(text)
+    if len(sys.argv) > 1:
+        Path(sys.argv[1]).write_text(text)
     print(text)
 
 

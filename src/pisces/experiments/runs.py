@@ -10,7 +10,7 @@ the same pieces:
   another configuration is refused, naming a record that disagrees), and the summary;
 * :func:`load_records`: the records under several folders, recursively, each file once
   (a folder given twice, or a parent and its child, is not counted twice);
-* the execution stamp of a record: :func:`git_commit`, :func:`resolve_device`;
+* the execution stamp of a record: :func:`git_commit`, :func:`cpu_model`, :func:`resolve_device`;
 * :func:`atomic_open`, :func:`write_json_atomic`, :func:`save_figure_atomic`.
 
 Config ↔ record (defaults for fields that older records lack, differences from a preset,
@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -216,6 +217,17 @@ def load_records(
             batch.sort(key=lambda r: r["seed"])
         records.extend(batch)
     return records
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def resolve_device(name: str) -> str:

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import platform
 import sys
 import time
 from pathlib import Path
@@ -54,6 +53,7 @@ from pisces.experiments.runs import (
     ConfigMismatch,
     CorruptResult,
     ResultStore,
+    cpu_model,
     resolve_device,
     save_figure_atomic,
 )
@@ -68,17 +68,6 @@ FLAG_ALIASES = {"amp_bf16": "--bf16"}
 def store_of(out: str | Path) -> ResultStore:
     """The result store of a jumping-task folder (``seed-001.json``, ...)."""
     return ResultStore(out, SEED_PATTERN, SEED_GLOB)
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), or the platform's processor string."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def save_solved_map(path: Path, result: dict[str, Any]) -> None:
@@ -162,9 +151,11 @@ def run_seed(
     progress: bool = True,
     threads: int | None = None,
     save_model: bool = False,
+    report_epoch: Any = None,
 ) -> dict[str, Any]:
     """Train and evaluate one seed in this process with ``threads`` torch threads (None: keep
-    torch's setting), with a progress bar; write it (:func:`finish_seed`); return the record."""
+    torch's setting), with a progress bar (or ``report_epoch()`` called after each epoch);
+    write it (:func:`finish_seed`); return the record."""
     import torch
     from tqdm import tqdm
 
@@ -182,6 +173,8 @@ def run_seed(
     )
 
     def on_epoch(t: JumpingTrainer) -> None:
+        if report_epoch is not None:
+            report_epoch()
         bar.update(1)
         post: dict[str, str] = {}
         if t.loss_log:
@@ -248,13 +241,63 @@ def run_ensemble(
     ]
 
 
-def _worker(job: tuple[dict[str, Any], int, str, str, bool, int]) -> tuple[int, str]:
-    cfg_dict, seed, out, device, save_model, threads = job
+def _worker(job: tuple[dict[str, Any], int, str, str, bool, int, Any]) -> tuple[int, str]:
+    cfg_dict, seed, out, device, save_model, threads, epochs_done = job
     cfg = JumpingConfig(**cfg_dict)
     result = run_seed(
-        cfg, seed, Path(out), device, progress=False, threads=threads, save_model=save_model
+        cfg,
+        seed,
+        Path(out),
+        device,
+        progress=False,
+        threads=threads,
+        save_model=save_model,
+        report_epoch=lambda: epochs_done.put(1),
     )
     return seed, describe(result)
+
+
+def run_pool(
+    cfg: JumpingConfig,
+    seeds: list[int],
+    out: Path,
+    device: str,
+    *,
+    workers: int,
+    threads: int,
+    save_model: bool,
+) -> None:
+    """Train ``seeds`` in ``workers`` processes (one seed each, ``threads`` threads), with one
+    progress bar over the epochs of every seed (workers report each epoch on a queue)."""
+    from tqdm import tqdm
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager, ctx.Pool(min(workers, len(seeds))) as pool:
+        epochs_done = manager.Queue()
+        jobs = [
+            (cfg.to_dict(), s, str(out), device, save_model, threads, epochs_done) for s in seeds
+        ]
+        bar = tqdm(
+            total=len(seeds) * cfg.epochs,
+            desc=f"{cfg.preset}/{cfg.grid} {len(seeds)} seeds",
+            unit="ep",
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+        finished = pool.imap_unordered(_worker, jobs)
+        done = 0
+        while done < len(jobs):
+            try:
+                seed, line = finished.next(timeout=0.5)
+            except multiprocessing.TimeoutError:
+                pass
+            else:
+                done += 1
+                bar.write(f"seed {seed}: {line}")
+                bar.set_postfix({"seeds done": f"{done}/{len(jobs)}"}, refresh=False)
+            while not epochs_done.empty():
+                bar.update(epochs_done.get_nowait())
+        bar.close()
 
 
 def write_summary(out: Path) -> dict[str, Any] | None:
@@ -351,16 +394,15 @@ def train_command(args: argparse.Namespace) -> int:
             )
             print(f"seed {seed}: {describe(result)}")
     else:
-        from tqdm import tqdm
-
-        ctx = multiprocessing.get_context("spawn")
-        jobs = [(cfg.to_dict(), s, str(out), device, args.save_model, args.threads) for s in todo]
-        with ctx.Pool(min(args.workers, len(todo))) as pool:
-            bar = tqdm(total=len(jobs), desc=f"{cfg.preset}/{cfg.grid} seeds", unit="seed")
-            for seed, line in pool.imap_unordered(_worker, jobs):
-                bar.update(1)
-                bar.write(f"seed {seed}: {line}")
-            bar.close()
+        run_pool(
+            cfg,
+            todo,
+            out,
+            device,
+            workers=args.workers,
+            threads=args.threads,
+            save_model=args.save_model,
+        )
     summary = write_summary(out)
     if summary is not None:
         n, median = len(summary["seeds"]), summary["median_test_solved_pct"]

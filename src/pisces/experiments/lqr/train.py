@@ -291,7 +291,7 @@ def make_record(config: LQRConfig, preset: str, result: dict, command: str | Non
     """The per-seed JSON record of a :func:`train_batch` result."""
     import dataclasses
 
-    from pisces.experiments.runs import git_commit
+    from pisces.experiments.runs import cpu_model, git_commit
 
     return {
         "preset": preset,
@@ -302,5 +302,8 @@ def make_record(config: LQRConfig, preset: str, result: dict, command: str | Non
         **result,
         "config": dataclasses.asdict(config),
         "git_commit": git_commit(),
+        "cpu": cpu_model(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
         "command": command,
     }
