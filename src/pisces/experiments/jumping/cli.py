@@ -298,6 +298,8 @@ def run_pool(
             while not epochs_done.empty():
                 bar.update(epochs_done.get_nowait())
         bar.close()
+        pool.close()  # let the workers exit on their own (terminate leaks their semaphores)
+        pool.join()
 
 
 def write_summary(out: Path) -> dict[str, Any] | None:
