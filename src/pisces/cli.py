@@ -73,6 +73,12 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
             "test error vs lambda for psm and random-penalty (Adam vs gradient descent)",
         ),
     },
+    "dmc": {
+        "frames": (
+            "pisces.experiments.dmc.frames:configure",
+            "Distracting Control observations under train and test backgrounds (PNG)",
+        ),
+    },
 }
 
 
