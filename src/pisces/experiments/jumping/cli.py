@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pisces.argtypes import positive_int
+from pisces.argtypes import nonnegative_int, positive_int
 from pisces.experiments import configs
 from pisces.experiments.jumping.config import PRESETS, JumpingConfig, make_config
 from pisces.experiments.jumping.records import SEED_GLOB, SEED_PATTERN, describe, summarize
@@ -152,10 +152,12 @@ def run_seed(
     threads: int | None = None,
     save_model: bool = False,
     report_epoch: Any = None,
+    checkpoint_every: int = 0,
 ) -> dict[str, Any]:
     """Train and evaluate one seed in this process with ``threads`` torch threads (None: keep
     torch's setting), with a progress bar (or ``report_epoch()`` called after each epoch);
-    write it (:func:`finish_seed`); return the record."""
+    write it (:func:`finish_seed`); return the record. With ``checkpoint_every > 0`` the run
+    saves its state to :func:`midrun_path` every that many epochs and resumes from it."""
     import torch
     from tqdm import tqdm
 
@@ -184,11 +186,30 @@ def run_seed(
             post |= _progress(t.evals[-1].counts)
         bar.set_postfix(post, refresh=False)
 
+    store = store_of(out)
+    midrun = midrun_path(store, seed)
+    if midrun.exists():
+        bar.write(f"seed {seed}: resuming from {midrun}")
     try:
-        record, trainer = run(cfg, seed, device, on_epoch=on_epoch)
+        record, trainer = run(
+            cfg,
+            seed,
+            device,
+            on_epoch=on_epoch,
+            checkpoint=midrun if checkpoint_every > 0 or midrun.exists() else None,
+            checkpoint_every=checkpoint_every,
+        )
     finally:
         bar.close()
-    return finish_seed(record, trainer, store_of(out), save_model=save_model)
+    record = finish_seed(record, trainer, store, save_model=save_model)
+    midrun.unlink(missing_ok=True)
+    return record
+
+
+def midrun_path(store: ResultStore, seed: int) -> Path:
+    """``.seed-<s>.midrun.pt``: the mid-run checkpoint of a seed (hidden; deleted once the
+    seed's JSON is written)."""
+    return store.root / f".{store.path(seed).stem}.midrun.pt"
 
 
 def _progress(counts: dict[str, Any]) -> dict[str, str]:
@@ -241,8 +262,8 @@ def run_ensemble(
     ]
 
 
-def _worker(job: tuple[dict[str, Any], int, str, str, bool, int, Any]) -> tuple[int, str]:
-    cfg_dict, seed, out, device, save_model, threads, epochs_done = job
+def _worker(job: tuple[dict[str, Any], int, str, str, bool, int, int, Any]) -> tuple[int, str]:
+    cfg_dict, seed, out, device, save_model, threads, checkpoint_every, epochs_done = job
     cfg = JumpingConfig(**cfg_dict)
     result = run_seed(
         cfg,
@@ -253,6 +274,7 @@ def _worker(job: tuple[dict[str, Any], int, str, str, bool, int, Any]) -> tuple[
         threads=threads,
         save_model=save_model,
         report_epoch=lambda: epochs_done.put(1),
+        checkpoint_every=checkpoint_every,
     )
     return seed, describe(result)
 
@@ -266,6 +288,7 @@ def run_pool(
     workers: int,
     threads: int,
     save_model: bool,
+    checkpoint_every: int = 0,
 ) -> None:
     """Train ``seeds`` in ``workers`` processes (one seed each, ``threads`` threads), with one
     progress bar over the epochs of every seed (workers report each epoch on a queue)."""
@@ -275,7 +298,8 @@ def run_pool(
     with ctx.Manager() as manager, ctx.Pool(min(workers, len(seeds))) as pool:
         epochs_done = manager.Queue()
         jobs = [
-            (cfg.to_dict(), s, str(out), device, save_model, threads, epochs_done) for s in seeds
+            (cfg.to_dict(), s, str(out), device, save_model, threads, checkpoint_every, epochs_done)
+            for s in seeds
         ]
         bar = tqdm(
             total=len(seeds) * cfg.epochs,
@@ -392,7 +416,13 @@ def train_command(args: argparse.Namespace) -> int:
     elif args.workers == 1 or len(todo) <= 1:
         for seed in todo:
             result = run_seed(
-                cfg, seed, out, device, threads=args.threads, save_model=args.save_model
+                cfg,
+                seed,
+                out,
+                device,
+                threads=args.threads,
+                save_model=args.save_model,
+                checkpoint_every=args.checkpoint_every,
             )
             print(f"seed {seed}: {describe(result)}")
     else:
@@ -404,6 +434,7 @@ def train_command(args: argparse.Namespace) -> int:
             workers=args.workers,
             threads=args.threads,
             save_model=args.save_model,
+            checkpoint_every=args.checkpoint_every,
         )
     summary = write_summary(out)
     if summary is not None:
@@ -431,6 +462,15 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=1,
         help="torch threads per seed (default 1, recorded; a folder keeps one value)",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=nonnegative_int,
+        default=100,
+        metavar="EPOCHS",
+        help="save the run's whole state every EPOCHS epochs (hidden .seed-<s>.midrun.pt, "
+        "deleted when the seed finishes); a rerun resumes from it, bit-identically (0: never; "
+        "--ensemble runs are not checkpointed)",
     )
     parser.add_argument(
         "--ensemble",

@@ -26,9 +26,11 @@ execution it ran under. The CLI, the process pool (and the sweep and tuning laye
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,7 +43,7 @@ from pisces.envs.jumping import ALL_TASKS, EPISODE_LENGTH, solved_from_actions
 from pisces.experiments.jumping.config import JumpingConfig
 from pisces.experiments.jumping.data import build_data
 from pisces.experiments.jumping.records import RED_GREEN, color_counts
-from pisces.experiments.runs import git_commit
+from pisces.experiments.runs import atomic_open, git_commit
 from pisces.experiments.seeds import SeedStreams
 from pisces.networks.jumping import JumpingNetwork
 
@@ -199,6 +201,38 @@ class JumpingTrainer:
         """RandConv draw of each sample of the joint training batch (None without RandConv)."""
         return self.learner.group_index
 
+    # ------------------------------------------------------------------ mid-run checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything that evolves during a run (the data is rebuilt from config and seed):
+        network, Adam, the training generator, the schedule position, the loss buffer, the
+        loss log, every evaluation and the training time so far."""
+        return {
+            "net": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "buffer": self._buffer.clone(),
+            "filled": self._filled,
+            "loss_log": list(self.loss_log),
+            "evals": [dataclasses.asdict(e) for e in self.evals],
+            "train_seconds": self.train_seconds,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict`: the rest of the run is bit-identical to an
+        uninterrupted one on the same machine and thread count."""
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self._buffer.copy_(state["buffer"])
+        self._filled = int(state["filled"])
+        self.loss_log = list(state["loss_log"])
+        self.evals = [EvalRecord(**e) for e in state["evals"]]
+        self.train_seconds = float(state["train_seconds"])
+
     def run(self, on_epoch: Callable[[JumpingTrainer], None] | None = None) -> EvalRecord:
         """Train ``cfg.epochs`` epochs, evaluating on schedule; returns the final evaluation."""
         while self.epoch < self.cfg.epochs:
@@ -311,16 +345,82 @@ def stamp(result: dict[str, Any], wall_seconds: float) -> dict[str, Any]:
     }
 
 
+#: format tag of a mid-run checkpoint file.
+CHECKPOINT_FORMAT = "pisces-jumping-midrun-1"
+
+
+def save_midrun(path: Path, trainer: JumpingTrainer, wall_seconds: float) -> None:
+    """The trainer's state (:meth:`JumpingTrainer.state_dict`) with its config, seed, device
+    and thread count, written atomically to ``path``."""
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "config": trainer.cfg.to_dict(),
+        "seed": trainer.seed,
+        "device": str(trainer.device),
+        "threads": torch.get_num_threads(),
+        "wall_seconds": wall_seconds,
+        "trainer": trainer.state_dict(),
+    }
+    with atomic_open(path, "wb") as f:
+        torch.save(state, f)
+
+
+def load_midrun(path: Path, trainer: JumpingTrainer) -> float | None:
+    """Resume ``trainer`` from the mid-run checkpoint at ``path`` if there is one made by the
+    same run (config, seed, device, thread count); returns the wall time it had used, or
+    None (no file). Raises ``ValueError`` naming the file if it belongs to another run."""
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location=trainer.device, weights_only=False)
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable checkpoint ({exc}); delete it") from None
+    mine = {
+        "format": CHECKPOINT_FORMAT,
+        "config": trainer.cfg.to_dict(),
+        "seed": trainer.seed,
+        "device": str(trainer.device),
+        "threads": torch.get_num_threads(),
+    }
+    theirs = {k: state.get(k) for k in mine}
+    if theirs != mine:
+        bad = sorted(k for k in mine if theirs[k] != mine[k])
+        raise ValueError(f"{path} was made by another run (differs in {bad}); delete it")
+    trainer.load_state_dict(state["trainer"])
+    return float(state["wall_seconds"])
+
+
 def run(
     cfg: JumpingConfig,
     seed: int,
     device: torch.device | str = "cpu",
     *,
     on_epoch: Callable[[JumpingTrainer], None] | None = None,
+    checkpoint: Path | None = None,
+    checkpoint_every: int = 0,
 ) -> tuple[dict[str, Any], JumpingTrainer]:
-    """Train and evaluate one seed: ``(record, trainer)``. Writes nothing, draws nothing;
-    ``on_epoch(trainer)`` is called after every epoch (e.g. to advance a progress bar)."""
+    """Train and evaluate one seed: ``(record, trainer)``. Writes no result and draws
+    nothing; ``on_epoch(trainer)`` is called after every epoch (e.g. to advance a progress
+    bar).
+
+    With ``checkpoint`` (a path) and ``checkpoint_every > 0``, the trainer's whole state is
+    saved there every ``checkpoint_every`` epochs, and a run that finds one there made by the
+    same run resumes from it: its record equals an uninterrupted run's (the training and
+    evaluation numbers bit for bit; ``wall_seconds`` adds up both sessions). The caller
+    deletes the file once the record is written.
+    """
     start = time.time()
     trainer = JumpingTrainer(cfg, seed, device)
-    trainer.run(on_epoch)
-    return stamp(trainer.result(), time.time() - start), trainer
+    before = 0.0
+    if checkpoint is not None:
+        before = load_midrun(checkpoint, trainer) or 0.0
+
+    def epoch_done(t: JumpingTrainer) -> None:
+        if checkpoint is not None and checkpoint_every > 0 and t.epoch % checkpoint_every == 0:
+            if t.epoch < cfg.epochs:
+                save_midrun(checkpoint, t, before + time.time() - start)
+        if on_epoch is not None:
+            on_epoch(t)
+
+    trainer.run(epoch_done)
+    return stamp(trainer.result(), before + time.time() - start), trainer
