@@ -111,3 +111,33 @@ def test_a_killed_lqr_run_leaves_whole_files(tmp_path, signum):
     proc.wait()
     for path in out.glob("seed_*.json"):
         assert json.loads(path.read_text())["seed"] >= 1
+
+
+def test_lqr_resumes_a_batch_from_its_midrun_checkpoint(tmp_path):
+    from pisces.experiments.lqr import train as lqr_train
+    from pisces.experiments.lqr.config import get_preset
+
+    for preset, impl in (("psm", "fused"), ("ipo", "reference")):
+        cfg = get_preset(preset).replace(
+            n_distractors=30, iterations=60, n_test_envs=2, adam_impl=impl
+        )
+        whole = lqr_train.train_batch(cfg, [1, 2])
+        path = tmp_path / f"{preset}.pt"
+
+        def stop(n, calls=[0]):  # noqa: B006 - counts the calls of this one run
+            calls[0] += n
+            if calls[0] >= 50:  # after the checkpoint at iteration 40
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            lqr_train.train_batch(
+                cfg, [1, 2], on_iterations=stop, checkpoint=path, checkpoint_every=20
+            )
+        assert path.exists()
+        resumed = lqr_train.train_batch(cfg, [1, 2], checkpoint=path, checkpoint_every=20)
+        for a, b in zip(whole, resumed, strict=True):
+            assert {k: v for k, v in a.items() if k not in TIMING} == {
+                k: v for k, v in b.items() if k not in TIMING
+            }
+        with pytest.raises(ValueError, match="made by another batch"):
+            lqr_train.train_batch(cfg, [1, 3], checkpoint=path, checkpoint_every=20)

@@ -56,6 +56,25 @@ class Optimizer:
             self.m = [torch.zeros_like(p) for p in params]
             self.v = [torch.zeros_like(p) for p in params]
 
+    def state_dict(self) -> dict:
+        """The step count and moments (a mid-run checkpoint)."""
+        state: dict = {"t": self.t}
+        if self.torch_opt is not None:
+            state["torch"] = self.torch_opt.state_dict()
+        elif self.kind == "adam":
+            state["m"] = [m.clone() for m in self.m]
+            state["v"] = [v.clone() for v in self.v]
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from :meth:`state_dict` (same kind, kernel and parameter shapes)."""
+        self.t = int(state["t"])
+        if self.torch_opt is not None:
+            self.torch_opt.load_state_dict(state["torch"])
+        elif self.kind == "adam":
+            for mine, saved in zip(self.m + self.v, state["m"] + state["v"], strict=True):
+                mine.copy_(saved)
+
     def step(self, params: Sequence[Tensor], grads: Sequence[Tensor]) -> None:
         """One in-place update of ``params`` with ``grads`` (same shapes)."""
         self.t += 1

@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pisces.argtypes import positive_int
+from pisces.argtypes import nonnegative_int, positive_int
 from pisces.experiments import configs
 from pisces.experiments.lqr.config import EXECUTION_FIELDS, PRESETS, LQRConfig, get_preset
 from pisces.experiments.lqr.report import SEED_GLOB, SEED_PATTERN, with_defaults
@@ -93,6 +93,7 @@ def run_train(
     *,
     batch: int,
     progress: bool = True,
+    checkpoint_every: int = 0,
 ) -> int:
     """Train ``config`` on ``seeds`` in batches, writing ``OUT/seed_XXXX.json`` per seed.
 
@@ -142,9 +143,23 @@ def run_train(
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
         t0 = time.perf_counter()
-        results = train_batch(config, chunk, on_iterations=_iteration_bar(bar, progress))
+        midrun = store.root / f".batch-{chunk[0]:04d}-{chunk[-1]:04d}-{len(chunk)}.midrun.pt"
+        if midrun.exists():
+            bar.write(f"resuming seeds {_span(chunk)} from {midrun}")
+        try:
+            results = train_batch(
+                config,
+                chunk,
+                on_iterations=_iteration_bar(bar, progress),
+                checkpoint=midrun if checkpoint_every > 0 or midrun.exists() else None,
+                checkpoint_every=checkpoint_every,
+            )
+        except ValueError as exc:  # a checkpoint of another batch
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 2
         for res in results:
             store.write(make_record(config, preset, res, command))
+        midrun.unlink(missing_ok=True)
         bar.update(len(chunk))
         last = results[-1]["test_error"]
         bar.set_postfix(
@@ -190,7 +205,13 @@ def _train(args: argparse.Namespace) -> int:
         return 2
     batch = args.batch or default_batch(config.n_distractors, config.device)
     return run_train(
-        config, args.preset, args.seeds, Path(args.out), batch=batch, progress=not args.no_progress
+        config,
+        args.preset,
+        args.seeds,
+        Path(args.out),
+        batch=batch,
+        progress=not args.no_progress,
+        checkpoint_every=args.checkpoint_every,
     )
 
 
@@ -224,6 +245,14 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         help="cpu, cuda, cuda:N or auto (default: cuda when torch sees a GPU, else cpu)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    parser.add_argument(
+        "--checkpoint-every",
+        type=nonnegative_int,
+        default=500,
+        metavar="ITERATIONS",
+        help="save each batch's state every ITERATIONS iterations (hidden .batch-*.midrun.pt, "
+        "deleted when the batch is written); a rerun resumes it bit-identically (0: never)",
+    )
     configs.add_config_arguments(
         parser,
         LQRConfig,

@@ -41,9 +41,11 @@ environments, initialisation and pairs are the same on every device.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -69,9 +71,12 @@ from pisces.envs.lqr.system import (
 )
 from pisces.experiments.lqr.config import LQRConfig
 from pisces.experiments.lqr.pairs import psm_pairs
+from pisces.experiments.runs import atomic_open
 from pisces.experiments.seeds import spawn_generators
 
 Tensor = torch.Tensor
+#: format tag of a mid-run checkpoint of one batch.
+CHECKPOINT_FORMAT = "pisces-lqr-midrun-1"
 #: iterations between two records of the training cost (one host sync each).
 CURVE_EVERY = 500
 
@@ -157,6 +162,8 @@ def train_batch(
     *,
     data: Sequence[SeedData] | None = None,
     on_iterations: Callable[[int], None] | None = None,
+    checkpoint: Path | None = None,
+    checkpoint_every: int = 0,
 ) -> list[dict]:
     """Train ``config`` for every seed of ``seeds`` at once and evaluate on the test envs.
 
@@ -165,6 +172,11 @@ def train_batch(
         seeds: S run seeds, trained as one batch.
         data: precomputed :func:`make_seed_data` for those seeds (else drawn here).
         on_iterations: called with the number of iterations done since the last call.
+        checkpoint, checkpoint_every: with a path and ``checkpoint_every > 0``, the loop's
+            state (parameters, optimizer moments, iteration, curve, divergence flags) is saved
+            there every that many iterations, and a batch that finds a checkpoint of itself
+            there (same config, seeds and thread count) continues from it: the results equal
+            an uninterrupted run's, bit for bit, on the same machine. The caller deletes it.
 
     Returns:
         One dict per seed: ``test_error`` (mean over test envs of J_test − J*),
@@ -224,7 +236,24 @@ def train_batch(
     diverged = torch.zeros(len(data), dtype=torch.bool, device=dev)
     curve: list[list[float]] = []
     done = 0
-    for it in range(config.iterations):
+    first, elapsed = 0, 0.0
+    identity = {
+        "format": CHECKPOINT_FORMAT,
+        "config": dataclasses.asdict(config),
+        "seeds": [int(d.seed) for d in data],
+        "threads": torch.get_num_threads(),
+    }
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=dev, weights_only=False)
+        if {k: state.get(k) for k in identity} != identity:
+            raise ValueError(f"{checkpoint} was made by another batch; delete it")
+        for p, saved in zip(params, state["params"], strict=True):
+            p.copy_(saved)
+        for opt, saved in zip(opts, state["optimizers"], strict=True):
+            opt.load_state_dict(saved)
+        diverged.copy_(state["diverged"])
+        curve, first, elapsed = state["curve"], int(state["iteration"]), float(state["elapsed"])
+    for it in range(first, config.iterations):
         if config.method in OVERPARAM:
             cost = overparam_step(params, opts[0], wcat, m_psm, (a, b, q, r), n_env, ns, lam)
             if prox is not None:
@@ -241,6 +270,18 @@ def train_batch(
         if on_iterations is not None and done >= 50:
             on_iterations(done)
             done = 0
+        if checkpoint is not None and checkpoint_every > 0 and (it + 1) % checkpoint_every == 0:
+            if it + 1 < config.iterations:
+                state = identity | {
+                    "params": [p.clone() for p in params],
+                    "optimizers": [opt.state_dict() for opt in opts],
+                    "diverged": diverged.clone(),
+                    "curve": curve,
+                    "iteration": it + 1,
+                    "elapsed": elapsed + time.perf_counter() - start,
+                }
+                with atomic_open(checkpoint, "wb") as f:
+                    torch.save(state, f)
     if on_iterations is not None and done:
         on_iterations(done)
 
@@ -253,7 +294,7 @@ def train_batch(
     errors = test_errors(k, w_test, system, j_star).cpu()
     train = test_errors(k, w_train, system, j_star).cpu()
     k, diverged = k.cpu(), diverged.cpu()
-    wall = time.perf_counter() - start
+    wall = elapsed + time.perf_counter() - start
     curve_arr = np.array(curve).T if curve else np.zeros((len(data), 0))
     results = []
     for s, d in enumerate(data):
@@ -289,8 +330,6 @@ def run(config: LQRConfig, seed: int, *, preset: str | None = None) -> dict:
 
 def make_record(config: LQRConfig, preset: str, result: dict, command: str | None = None) -> dict:
     """The per-seed JSON record of a :func:`train_batch` result."""
-    import dataclasses
-
     from pisces.experiments.runs import cpu_model, git_commit
 
     return {
