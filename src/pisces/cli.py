@@ -50,6 +50,10 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
             "pisces.experiments.jumping.bisim_transfer:configure",
             "Table 1's bisimulation-transfer baseline (tabular, no learning) per seed",
         ),
+        "results-page": (
+            "pisces.experiments.jumping.results_page:configure",
+            "every jumping-task table beside the paper, with figures, as one Markdown page",
+        ),
         "suboptimality": (
             "pisces.experiments.jumping.suboptimality:configure",
             "Figure 5: % test solved vs epsilon of the policies behind the PSM (PNG + table)",

@@ -1,0 +1,308 @@
+"""``pisces jumping results-page``: every jumping-task table, ours beside the paper, as one
+generated Markdown page with its figures.
+
+::
+
+    pisces jumping results-page results/jumping --out results/README.md
+
+reads every ``seed-*.json`` under the given folders (recursively, each file once), keeps the
+full-protocol runs (2000 epochs; the no-learning baseline has 0) and sorts them into the
+paper's tables: Table 1 (wide, narrow and random grids), Table 2 (wide, with RandConv),
+Table G.1 (colored obstacles) and Figure 5 (ε-suboptimal PSM, ``--set psm_epsilon``). Each
+cell gives n, mean (std), the IQM with its 95 % stratified-bootstrap CI, the 95 % CI of the
+mean, the paper's mean (std) and whether the paper's mean lies inside our CI of the mean; each
+table ends with a generated sentence on what agrees and what does not. Runs off the protocol
+(short schedules) are listed at the end, never pooled. Figures written beside the page: the
+training curves of each grid (% test solved vs epoch, median and IQR over seeds) and each
+Table 1 method's solved map (tasks solved by a majority of its seeds, paper Figure 2 style).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pisces.analysis.paper import JUMPING_GRIDS, TABLE1, TABLE2, TABLE_G1
+from pisces.argtypes import positive_int
+from pisces.experiments.jumping.records import RED_GREEN, SEED_GLOB
+from pisces.experiments.jumping.report import COLORS_ROWS, NO_TRAINING, PRESET_ROWS, overrides_label
+from pisces.experiments.runs import CorruptResult, load_records, save_figure_atomic
+
+PROTOCOL_EPOCHS = 2000
+TABLE1_ROWS = (
+    "Bisimulation transfer",
+    "Dropout and ℓ2 reg.",
+    "PSEs",
+    "RandConv",
+    "RandConv + Bisimulation",
+    "RandConv + PSEs",
+)
+#: Table 2 rows: preset → (row, paper value).
+TABLE2_PRESETS = {
+    "randconv-psm-cme": "PSM + CME (G.5 hyperparameters)",
+    "randconv-psm-l2": "PSM + ℓ2",
+    "randconv-bisim-cme": "π*-bisim + CME",
+    "randconv-bisim-l2": "π*-bisim + ℓ2",
+}
+#: Figure 5 of the paper: % test solved of RandConv + PSEs vs ε (read off the figure: the
+#: paper gives no table; the curve is flat near the ε = 0 value until ε = 0.5).
+FIG5_EPSILONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: our per-seed scores and the paper's (mean, spread) if it has one."""
+
+    table: str
+    row: str
+    column: str
+    scores: tuple[float, ...]
+    paper: tuple[float, float] | None
+    spread: str = "std"  # what the paper's second number is ("std" or "s.e.")
+
+
+def _fmt(x: float, digits: int = 1) -> str:
+    return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
+    """The cells of every table from the records under ``dirs``, and one line per folder of
+    runs off the protocol."""
+    records = load_records(list(dirs), SEED_GLOB, recursive=True, by_seed=True)
+    scores: dict[tuple[str, str, str], list[float]] = {}
+    off: dict[str, int] = {}
+    for r in records:
+        preset, grid = r["preset"], r["grid"]
+        full = preset in NO_TRAINING or int(r["epochs"]) == PROTOCOL_EPOCHS
+        label = overrides_label(r)
+        if not full:
+            key = f"{preset}{label}, {grid} grid, {r['epochs']} epochs"
+            off[key] = off.get(key, 0) + 1
+            continue
+        if r.get("colors"):
+            row = COLORS_ROWS.get(preset, f"{preset} (--colors)") + label
+            for color in ("red", "green"):
+                scores.setdefault(("G.1", row, color), []).append(r[f"test_solved_pct_{color}"])
+        elif "psm_epsilon=" in label and preset == "randconv-pse" and grid == "wide":
+            eps = float(r["config"]["psm_epsilon"])
+            mode = r["config"].get("psm_epsilon_mode", "exact")
+            scores.setdefault(("5", f"ε = {eps:g}", mode), []).append(r["test_solved_pct"])
+        elif preset in TABLE2_PRESETS and not label:
+            scores.setdefault(("2", TABLE2_PRESETS[preset], grid), []).append(r["test_solved_pct"])
+        else:
+            row = PRESET_ROWS.get(preset, preset) + label
+            scores.setdefault(("1", row, grid), []).append(r["test_solved_pct"])
+            if preset == "randconv-pse" and grid == "wide" and not label:  # Fig. 5 at ε = 0
+                scores.setdefault(("5", "ε = 0", "exact"), []).append(r["test_solved_pct"])
+    cells = []
+    for (table, row, column), values in scores.items():
+        paper: tuple[float, float] | None = None
+        spread = "std"
+        if table == "1":
+            paper = TABLE1.get((row, column))
+        elif table == "2":
+            paper = TABLE2.get(row)
+        elif table == "G.1":
+            pair = TABLE_G1.get(row.split(" [")[0])
+            paper = None if pair is None else pair[0 if column == "red" else 1]
+            spread = "s.e."
+        elif table == "5":
+            paper = TABLE1[("RandConv + PSEs", "wide")] if row.startswith("ε = 0") else None
+        cells.append(Cell(table, row, column, tuple(values), paper, spread))
+    notes = [f"{key}: {n} seed(s)" for key, n in sorted(off.items())]
+    return cells, notes
+
+
+def _inside(lo: float, hi: float, paper: tuple[float, float] | None) -> str:
+    """Whether the paper's mean lies in ``[lo, hi]`` at the paper's precision (one decimal:
+    the interval is widened by half its last digit, so 17.9 is inside a degenerate CI
+    [17.91, 17.91])."""
+    if paper is None:
+        return "–"
+    return "yes" if lo - 0.05 <= paper[0] <= hi + 0.05 else "**no**"
+
+
+def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str]:
+    """A table's Markdown rows and its generated summary sentence."""
+    from pisces.analysis import stats
+
+    header = (
+        "| method | column | n | mean (std) | IQM [95% CI] | mean [95% CI] | paper | "
+        "paper mean in our CI |\n|---|---|---|---|---|---|---|---|\n"
+    )
+    lines, inside, outside = [], [], []
+    for c in cells:
+        s = stats.summarize(c.scores, seed=seed, reps=reps)
+        spread = s.std if c.spread == "std" else s.std / math.sqrt(s.n)
+        verdict = _inside(*s.mean_ci, c.paper)
+        paper = "–" if c.paper is None else f"{c.paper[0]:.1f} ({c.paper[1]:.1f})"
+        if c.spread != "std":
+            paper += " s.e."
+        lines.append(
+            f"| {c.row} | {c.column} | {s.n} | {_fmt(s.mean)} ({_fmt(spread)}"
+            f"{'' if c.spread == 'std' else ' s.e.'}) | {_fmt(s.iqm)} [{_fmt(s.iqm_ci[0])}, "
+            f"{_fmt(s.iqm_ci[1])}] | {_fmt(s.mean)} [{_fmt(s.mean_ci[0])}, "
+            f"{_fmt(s.mean_ci[1])}] | {paper} | {verdict} |"
+        )
+        if c.paper is not None:
+            (inside if verdict == "yes" else outside).append(f"{c.row} ({c.column}, n={s.n})")
+    sentence = (
+        f"The paper's mean lies inside our 95 % CI of the mean in {len(inside)} of "
+        f"{len(inside) + len(outside)} cells with a paper value"
+        + (f"; outside: {'; '.join(outside)}." if outside else ".")
+        + " A CI from few seeds is wide and itself uncertain (n < 5 makes the bootstrap CI "
+        "of the mean optimistic)."
+    )
+    return header + "\n".join(lines) + "\n", sentence
+
+
+def _order(cells: list[Cell], rows: Iterable[str], columns: Iterable[str]) -> list[Cell]:
+    rank_r = {r: i for i, r in enumerate(rows)}
+    rank_c = {c: i for i, c in enumerate(columns)}
+    return sorted(cells, key=lambda c: (rank_c.get(c.column, 99), rank_r.get(c.row, 99), c.row))
+
+
+def plot_curves(records: list[dict[str, Any]], grid: str, path: Path) -> bool:
+    """% test solved vs epoch of each full-protocol method on ``grid``: median and IQR over
+    seeds. Returns False (no file) when there is nothing to draw."""
+    from pisces.experiments.jumping import figures
+
+    by_row: dict[str, list[list[tuple[int, float]]]] = {}
+    for r in records:
+        if r["grid"] != grid or r.get("colors") or r["preset"] in NO_TRAINING:
+            continue
+        if int(r["epochs"]) != PROTOCOL_EPOCHS or overrides_label(r):
+            continue
+        curve = [(e["epoch"], e["test_solved_pct"]) for e in r.get("eval_curve", [])]
+        by_row.setdefault(PRESET_ROWS.get(r["preset"], r["preset"]), []).append(curve)
+    if not by_row:
+        return False
+    plt = figures.plt
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for row, curves in sorted(by_row.items()):
+        epochs = sorted(set.intersection(*(set(e for e, _ in c) for c in curves)))
+        values = np.array([[dict(c)[e] for e in epochs] for c in curves])
+        q25, med, q75 = np.percentile(values, [25, 50, 75], axis=0)
+        (line,) = ax.plot(epochs, med, label=f"{row} (n={len(curves)})")
+        ax.fill_between(epochs, q25, q75, color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("% of test tasks solved")
+    ax.set_title(f"Jumping task, {grid} grid: median and IQR over seeds", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    save_figure_atomic(fig, path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def plot_majority_map(records: list[dict[str, Any]], title: str, path: Path) -> None:
+    """The tasks solved by a majority of ``records`` (seeds of one method and grid)."""
+    from pisces.experiments.jumping import figures
+
+    solved = np.array([r["solved"] for r in records], dtype=float).mean(0) > 0.5
+    split = np.asarray(records[0]["split"])
+    fig = figures.plot_task_grid(split, solved, title=title)
+    save_figure_atomic(fig, path)
+    figures.plt.close(fig)
+
+
+def render(dirs: list[Path], out: Path, *, seed: int, reps: int) -> str:
+    """The page's Markdown (and its figures, written into ``out.parent / 'jumping' /
+    'figures'``)."""
+    cells, notes = collect(dirs)
+    records = load_records(dirs, SEED_GLOB, recursive=True, by_seed=True)
+    fig_dir = out.parent / "jumping" / "figures"
+    rel = lambda p: p.relative_to(out.parent).as_posix()  # noqa: E731
+    parts = [
+        "# Results",
+        "",
+        "Generated by `pisces jumping results-page "
+        + " ".join(str(d) for d in dirs)
+        + f" --out {out}` from the committed per-seed records; do not edit by hand.",
+        "",
+        "Every cell: n seeds, mean (std), IQM with its 95 % stratified-bootstrap CI, the 95 % "
+        f"CI of the mean (bootstrap seed {seed}, {reps} reps), the paper's mean (std over its "
+        "100 runs; s.e. for Table G.1) and whether the paper's mean lies inside our CI of the "
+        "mean. Full protocol only (2000 epochs; the tabular baseline does not train). The LQR "
+        "results are in [lqr/README.md](lqr/README.md).",
+        "",
+    ]
+    fig5 = "Figure 5: RandConv + PSEs with the PSM of ε-suboptimal policies (wide grid)"
+    tables = [
+        ("1", "Table 1: % of test tasks solved", TABLE1_ROWS, JUMPING_GRIDS),
+        ("2", "Table 2: metric × embedding (wide, RandConv)", TABLE2_PRESETS.values(), ("wide",)),
+        ("G.1", "Table G.1: colored obstacles (wide grid)", COLORS_ROWS.values(), RED_GREEN),
+        ("5", fig5, [f"ε = {e:g}" for e in FIG5_EPSILONS], ("exact", "tv", "sampled")),
+    ]
+    for key, title, rows, columns in tables:
+        mine = _order([c for c in cells if c.table == key], rows, columns)
+        parts += [f"## {title}", ""]
+        if not mine:
+            parts += ["No full-protocol runs yet.", ""]
+            continue
+        table, sentence = table_markdown(mine, seed=seed, reps=reps)
+        parts += [table, sentence, ""]
+        if key == "1":
+            missing = [
+                f"{r} ({g})"
+                for g in JUMPING_GRIDS
+                for r in TABLE1_ROWS
+                if not any(c.row == r and c.column == g for c in mine)
+            ]
+            if missing:
+                parts += [f"Not run yet: {', '.join(missing)}.", ""]
+    parts += ["## Figures", ""]
+    for grid in JUMPING_GRIDS:
+        path = fig_dir / f"curves-{grid}.png"
+        if plot_curves(records, grid, path):
+            parts += [f"![training curves, {grid} grid]({rel(path)})", ""]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        if r.get("colors") or overrides_label(r):
+            continue
+        if r["preset"] in NO_TRAINING or int(r["epochs"]) == PROTOCOL_EPOCHS:
+            groups.setdefault((r["preset"], r["grid"]), []).append(r)
+    maps = []
+    for (preset, grid), recs in sorted(groups.items()):
+        path = fig_dir / f"solved-{preset}-{grid}.png"
+        row = PRESET_ROWS.get(preset, preset)
+        plot_majority_map(recs, f"{row}, {grid} grid: solved by most of {len(recs)} seeds", path)
+        maps.append(f"[{row}, {grid}]({rel(path)})")
+    if maps:
+        parts += ["Solved maps (tasks solved by a majority of seeds): " + ", ".join(maps), ""]
+    extra = sorted(p for p in out.parent.glob("jumping/figure*/*.png") if p.parent != fig_dir)
+    if extra:
+        parts += ["Other figures: " + ", ".join(f"[{rel(p)}]({rel(p)})" for p in extra), ""]
+    if notes:
+        parts += ["## Runs off the protocol (not in the tables)", ""]
+        parts += [f"- {n}" for n in notes] + [""]
+    return "\n".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    dirs = [Path(d) for d in args.dirs]
+    try:
+        text = render(dirs, Path(args.out), seed=args.bootstrap_seed, reps=args.reps)
+    except (FileNotFoundError, CorruptResult) as exc:
+        print(f"pisces jumping results-page: {exc}", file=sys.stderr)
+        return 2
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``pisces jumping results-page``."""
+    parser.add_argument("dirs", nargs="+", help="folders holding seed-*.json (recursive)")
+    parser.add_argument("--out", type=Path, required=True, help="the page (Markdown)")
+    parser.add_argument("--reps", type=positive_int, default=50_000, help="bootstrap reps")
+    parser.add_argument("--bootstrap-seed", type=int, default=0, help="bootstrap RNG seed")
+    parser.set_defaults(func=run)

@@ -1,0 +1,51 @@
+"""``pisces jumping results-page``: cells sorted into the paper's tables, the paper's mean
+against our CI, runs off the protocol kept out, figures written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from pisces import cli
+from pisces.envs.jumping import task_split
+from pisces.experiments.jumping.config import make_config
+
+
+def _record(folder, preset, seed, pct, *, epochs=2000, **overrides):
+    folder.mkdir(parents=True, exist_ok=True)
+    split = task_split("wide", None, no_validation=True)
+    solved = (split == "train") | (np.arange(286) < seed * 10)
+    record = {
+        "preset": preset, "grid": "wide", "seed": seed, "epochs": epochs,
+        "test_solved_pct": pct, "solved": solved.astype(int).tolist(), "split": split.tolist(),
+        "eval_curve": [{"epoch": e, "test_solved_pct": pct - 1 + e / epochs} for e in (0, epochs)],
+        "config": make_config(preset, epochs=epochs, **overrides).to_dict(),
+    }  # fmt: skip
+    (folder / f"seed-{seed:03d}.json").write_text(json.dumps(record))
+
+
+def test_results_page_tables_verdicts_and_figures(tmp_path, capsys):
+    root = tmp_path / "results" / "jumping"
+    for seed, pct in ((1, 80.0), (2, 90.0), (3, 88.0)):
+        _record(root / "randconv-pse-wide", "randconv-pse", seed, pct)
+    for seed in (1, 2):
+        _record(root / "pse-wide", "pse", seed, 20.0 + seed)
+    _record(root / "short", "pse", 1, 5.0, epochs=10)
+    _record(root / "eps", "randconv-pse", 1, 40.0, psm_epsilon=0.5)
+    out = tmp_path / "results" / "README.md"
+    args = ["jumping", "results-page", str(root), str(root), "--out", str(out), "--reps", "200"]
+    assert cli.main(args) == 0
+    page = out.read_text()
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in page.splitlines() if "|" in line}
+    # n counts each file once although the folder was given twice
+    assert "| RandConv + PSEs | wide | 3 | 86.0 (5.3) |" in page
+    assert rows["RandConv + PSEs"].endswith("| 87.0 (10.1) | yes |")
+    assert rows["PSEs"].endswith("| 33.6 (10.0) | **no** |")  # 21, 22 vs the paper's 33.6
+    assert "| ε = 0.5 | exact | 1 | 40.0" in page  # Figure 5, not pooled with the preset
+    assert "pse, wide grid, 10 epochs: 1 seed(s)" in page  # off the protocol, listed apart
+    assert "outside: PSEs (wide, n=2)" in page
+    figures = tmp_path / "results" / "jumping" / "figures"
+    assert (figures / "curves-wide.png").stat().st_size > 0
+    assert (figures / "solved-randconv-pse-wide.png").stat().st_size > 0
+    assert "![training curves, wide grid](jumping/figures/curves-wide.png)" in page
