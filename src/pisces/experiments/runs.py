@@ -230,6 +230,23 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def bf16_hardware(device: str = "cpu") -> bool:
+    """Whether ``device`` multiplies bf16 natively: a CUDA GPU with bf16 support, or an x86
+    CPU with AMX-BF16 or AVX512-BF16 (``/proc/cpuinfo`` flags). Elsewhere torch falls back
+    to slow paths (measured on an AVX2-only AMD EPYC: a bf16 train step ~14x slower than fp32,
+    ``benchmarks/results/jumping_profile.md``)."""
+    if device.startswith("cuda"):
+        import torch
+
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = next((line for line in text.splitlines() if line.startswith("flags")), "").split()
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
 def resolve_device(name: str) -> str:
     """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``cpu``, ``cuda`` and
     ``cuda:N`` pass through. Raises ``ValueError`` naming the device for CUDA without a GPU

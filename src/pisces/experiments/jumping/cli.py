@@ -53,6 +53,7 @@ from pisces.experiments.runs import (
     ConfigMismatch,
     CorruptResult,
     ResultStore,
+    bf16_hardware,
     cpu_model,
     resolve_device,
     save_figure_atomic,
@@ -402,6 +403,12 @@ def train_command(args: argparse.Namespace) -> int:
     except (ConfigMismatch, CorruptResult) as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 2
+    if cfg.amp_bf16 and not bf16_hardware(device):
+        print(
+            f"{name}: warning: --bf16 on a {device} without native bf16 (no AMX/AVX512-BF16): "
+            "expect it several times slower than fp32",
+            file=sys.stderr,
+        )
     task = "colored obstacles (red + green)" if cfg.colors else "white obstacle"
     print(
         f"{cfg.preset} on {cfg.grid}, {task}: {cfg.source}; {cfg.epochs} epochs; device "

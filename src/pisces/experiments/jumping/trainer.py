@@ -275,6 +275,7 @@ class JumpingTrainer:
             "train_seconds": self.train_seconds,
             "eval_seconds": sum(e.seconds for e in self.evals),
             "device": str(self.device),
+            "precision": "bf16" if self.cfg.amp_bf16 else "fp32",
             "config": self.cfg.to_dict(),
         }
 
