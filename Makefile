@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[dev,dmc]'
+	$(PY) -m pip install -q -e '.[dev,dmc,ray,optuna,tensorboard]'
 	touch $(STAMP)
 
 ## make demo: install, then run the main job (see README).

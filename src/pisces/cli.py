@@ -82,6 +82,22 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
             "pisces.experiments.dmc.frames:configure",
             "Distracting Control observations under train and test backgrounds (PNG)",
         ),
+        "teacher": (
+            "pisces.experiments.dmc.teacher:configure",
+            "train the state-based SAC teacher whose greedy actions define the PSM",
+        ),
+        "collect": (
+            "pisces.experiments.dmc.collect:configure",
+            "paired episodes: teacher in env A, its actions replayed in env B, physics checked",
+        ),
+        "train": (
+            "pisces.experiments.dmc.cli:configure_train",
+            "train and evaluate a DCS preset (DrQ / DrQ + PSEs) for a range of seeds",
+        ),
+        "report": (
+            "pisces.experiments.dmc.report:configure_report",
+            "DCS results beside the paper's Table 3 (mean ± s.e., IQM CI, P(improvement))",
+        ),
     },
 }
 
