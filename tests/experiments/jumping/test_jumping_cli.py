@@ -141,3 +141,19 @@ def test_a_bad_out_fails_before_training(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and str(out) in err and "choose another --out" in err
     assert a_file.read_text() == "x"
+
+
+def test_tensorboard_scalars_are_written_when_asked(tmp_path):
+    from pisces.experiments.tensorboard import read_scalars
+
+    argv = ["jumping", "train", "--preset", "pse", "--epochs", "2", "--batch-size", "16"]
+    argv += ["--eval-every", "1", "--log-every", "4", "--device", "cpu"]
+    assert cli.main([*argv, "--out", str(tmp_path / "off")]) == 0
+    assert not (tmp_path / "off" / "tensorboard").exists()  # nothing unless asked
+    assert cli.main([*argv, "--tensorboard", "--out", str(tmp_path / "on")]) == 0
+    scalars = read_scalars(tmp_path / "on" / "tensorboard" / "seed-001")
+    record = json.loads((tmp_path / "on" / "seed-001.json").read_text())
+    assert [v for _, v in scalars["eval/test_solved_pct"]] == pytest.approx(
+        [e["test_solved_pct"] for e in record["eval_curve"]]
+    )
+    assert [s for s, _ in scalars["loss/align"]] == [e["step"] for e in record["loss_curve"]]

@@ -186,3 +186,14 @@ def test_diagnostics_table_medians_and_missing_fields():
     psm = lines[3].split(" | ")
     assert psm[:4] == ["| psm", "500", "3", "2"]  # median test error of 1, 2, 3
     assert psm[6] == "–" and psm[8] == "2.00e-06 |"  # no pair loss; median Adam v
+
+
+def test_lqr_tensorboard_scalars(tmp_path):
+    from pisces.experiments.tensorboard import read_scalars
+
+    argv = ["lqr", "train", "--preset", "psm", "--distractors", "30", "--iterations", "20"]
+    argv += ["--test-envs", "2", "--seeds", "1", "--device", "cpu", "--no-progress"]
+    assert cli.main([*argv, "--tensorboard", "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "seed_0001.json").read_text())
+    scalars = read_scalars(tmp_path / "tensorboard" / "seed_0001")
+    assert scalars["lqr/test_error"] == [(20, pytest.approx(record["test_error"]))]

@@ -154,11 +154,13 @@ def run_seed(
     save_model: bool = False,
     report_epoch: Any = None,
     checkpoint_every: int = 0,
+    tensorboard: bool = False,
 ) -> dict[str, Any]:
     """Train and evaluate one seed in this process with ``threads`` torch threads (None: keep
     torch's setting), with a progress bar (or ``report_epoch()`` called after each epoch);
     write it (:func:`finish_seed`); return the record. With ``checkpoint_every > 0`` the run
-    saves its state to :func:`midrun_path` every that many epochs and resumes from it."""
+    saves its state to :func:`midrun_path` every that many epochs and resumes from it. With
+    ``tensorboard``, scalars go to ``OUT/tensorboard/seed-<s>/``."""
     import torch
     from tqdm import tqdm
 
@@ -175,7 +177,15 @@ def run_seed(
         file=sys.stderr,
     )
 
+    tb = None
+    if tensorboard:
+        from pisces.experiments.tensorboard import jumping_epoch_logger
+
+        tb = jumping_epoch_logger(Path(out) / "tensorboard" / f"seed-{seed:03d}")
+
     def on_epoch(t: JumpingTrainer) -> None:
+        if tb is not None:
+            tb(t)
         if report_epoch is not None:
             report_epoch()
         bar.update(1)
@@ -263,8 +273,8 @@ def run_ensemble(
     ]
 
 
-def _worker(job: tuple[dict[str, Any], int, str, str, bool, int, int, Any]) -> tuple[int, str]:
-    cfg_dict, seed, out, device, save_model, threads, checkpoint_every, epochs_done = job
+def _worker(job: tuple[Any, ...]) -> tuple[int, str]:
+    cfg_dict, seed, out, device, save_model, threads, checkpoint_every, tensorboard, done = job
     cfg = JumpingConfig(**cfg_dict)
     result = run_seed(
         cfg,
@@ -274,8 +284,9 @@ def _worker(job: tuple[dict[str, Any], int, str, str, bool, int, int, Any]) -> t
         progress=False,
         threads=threads,
         save_model=save_model,
-        report_epoch=lambda: epochs_done.put(1),
+        report_epoch=lambda: done.put(1),
         checkpoint_every=checkpoint_every,
+        tensorboard=tensorboard,
     )
     return seed, describe(result)
 
@@ -290,6 +301,7 @@ def run_pool(
     threads: int,
     save_model: bool,
     checkpoint_every: int = 0,
+    tensorboard: bool = False,
 ) -> None:
     """Train ``seeds`` in ``workers`` processes (one seed each, ``threads`` threads), with one
     progress bar over the epochs of every seed (workers report each epoch on a queue)."""
@@ -299,7 +311,17 @@ def run_pool(
     with ctx.Manager() as manager, ctx.Pool(min(workers, len(seeds))) as pool:
         epochs_done = manager.Queue()
         jobs = [
-            (cfg.to_dict(), s, str(out), device, save_model, threads, checkpoint_every, epochs_done)
+            (
+                cfg.to_dict(),
+                s,
+                str(out),
+                device,
+                save_model,
+                threads,
+                checkpoint_every,
+                tensorboard,
+                epochs_done,
+            )
             for s in seeds
         ]
         bar = tqdm(
@@ -430,6 +452,7 @@ def train_command(args: argparse.Namespace) -> int:
                 threads=args.threads,
                 save_model=args.save_model,
                 checkpoint_every=args.checkpoint_every,
+                tensorboard=args.tensorboard,
             )
             print(f"seed {seed}: {describe(result)}")
     else:
@@ -442,6 +465,7 @@ def train_command(args: argparse.Namespace) -> int:
             threads=args.threads,
             save_model=args.save_model,
             checkpoint_every=args.checkpoint_every,
+            tensorboard=args.tensorboard,
         )
     summary = write_summary(out)
     if summary is not None:
@@ -469,6 +493,12 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=1,
         help="torch threads per seed (default 1, recorded; a folder keeps one value)",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="write TensorBoard scalars (losses, evaluation %%, learning rate, steps/s) to "
+        "OUT/tensorboard/seed-<s>/ (needs pisces[tensorboard])",
     )
     parser.add_argument(
         "--checkpoint-every",

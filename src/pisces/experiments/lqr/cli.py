@@ -94,6 +94,7 @@ def run_train(
     batch: int,
     progress: bool = True,
     checkpoint_every: int = 0,
+    tensorboard: bool = False,
 ) -> int:
     """Train ``config`` on ``seeds`` in batches, writing ``OUT/seed_XXXX.json`` per seed.
 
@@ -158,7 +159,13 @@ def run_train(
             print(f"{name}: {exc}", file=sys.stderr)
             return 2
         for res in results:
-            store.write(make_record(config, preset, res, command))
+            record = make_record(config, preset, res, command)
+            store.write(record)
+            if tensorboard:
+                from pisces.experiments.tensorboard import ScalarLogger, log_lqr_record
+
+                with ScalarLogger(store.root / "tensorboard" / store.path(res["seed"]).stem) as tb:
+                    log_lqr_record(tb, record)
         midrun.unlink(missing_ok=True)
         bar.update(len(chunk))
         last = results[-1]["test_error"]
@@ -212,6 +219,7 @@ def _train(args: argparse.Namespace) -> int:
         batch=batch,
         progress=not args.no_progress,
         checkpoint_every=args.checkpoint_every,
+        tensorboard=args.tensorboard,
     )
 
 
@@ -245,6 +253,12 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         help="cpu, cuda, cuda:N or auto (default: cuda when torch sees a GPU, else cpu)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    parser.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="write each seed's training curve and errors as TensorBoard scalars to "
+        "OUT/tensorboard/seed_XXXX/ (needs pisces[tensorboard])",
+    )
     parser.add_argument(
         "--checkpoint-every",
         type=nonnegative_int,
