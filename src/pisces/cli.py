@@ -22,6 +22,14 @@ from pisces.errors import UsageError
 COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
     "": {
         "demo": ("pisces.demo:configure", "the main job of `make demo` (see README)"),
+        "sweep": (
+            "pisces.experiments.sweep:configure",
+            "many seeds of many configurations from a TOML spec (local pool or Ray), resumable",
+        ),
+        "tune": (
+            "pisces.experiments.tune:configure",
+            "Optuna study of a jumping-task preset on the validation tasks (SQLite, resumable)",
+        ),
     },
     "metrics": {
         "heatmap": (

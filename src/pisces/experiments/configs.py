@@ -13,7 +13,8 @@ this module derives
   change how a run executes but not what it computes), :func:`differences` (the fields where a
   record departs from a preset).
 
-The same derivation serves sweep specs and tuning trials.
+The same derivation serves sweep specs, tuning trials and config files
+(:func:`config_toml` writes one, :func:`load_config_file` reads it: ``train --config``).
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ import ast
 import dataclasses
 import functools
 import inspect
+import json
 import math
 import textwrap
+import tomllib
 import typing
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 _TRUE = ("true", "1", "yes")
@@ -252,3 +256,80 @@ def check_finite(**values: float) -> list[str]:
         for name, value in values.items()
         if isinstance(value, int | float) and not math.isfinite(value)
     ]
+
+
+# ------------------------------------------------------------------------- config files
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot write the non-finite value {value} to a config file")
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a valid TOML basic string
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def config_toml(config: Any, header: Iterable[str] = ()) -> str:
+    """Every field of the dataclass ``config`` as a flat TOML table, ``header`` lines first as
+    comments; :func:`load_config_file` reads it back to an equal config."""
+    lines = [f"# {h}" for h in header]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in dataclasses.asdict(config).items()]
+    return "\n".join(lines) + "\n"
+
+
+def load_config_file(
+    path: str | Path, config_class: type, presets: Mapping[str, Any] | None = None
+) -> Any:
+    """A ``config_class`` from a file (``train --config FILE``): TOML (what
+    :func:`config_toml` writes, or any flat ``FIELD = VALUE`` table) or JSON (a table of
+    fields, or a per-seed record, whose ``config`` is used).
+
+    Fields the file leaves out take the values of its ``preset`` when that names one of
+    ``presets`` (so ``preset = "pse"`` plus two lines is a valid file), else the dataclass
+    defaults. Values are typed and checked like ``--set``.
+
+    Raises:
+        UsageError: one line naming the file, and the key or the invalid value.
+    """
+    from pisces.errors import UsageError
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"--config {path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text)
+            if isinstance(data, dict) and isinstance(data.get("config"), dict):
+                data = data["config"]
+        else:
+            data = tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise UsageError(f"--config {path}: not valid {kind} ({exc})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--config {path}: not a table of {config_class.__name__} fields")
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise UsageError(f"--config {path}: unknown field {key!r}; fields: {sorted(fields)}")
+        if isinstance(value, list | dict) or value is None:
+            raise UsageError(f"--config {path}: {key} takes a single value, got {value!r}")
+        text_value = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        try:
+            values[key] = convert(config_class, key, text_value)
+        except ValueError as exc:
+            raise UsageError(f"--config {path}: {exc}") from None
+    base = (presets or {}).get(str(values.get("preset", "")))
+    try:
+        return dataclasses.replace(base, **values) if base is not None else config_class(**values)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--config {path}: {exc}") from None

@@ -33,6 +33,11 @@ the red tasks, ``seed-<s>-green.png`` the green ones.
 
 Every field of :class:`~pisces.experiments.jumping.config.JumpingConfig` is a flag
 (``--learning-rate 3e-3``, ``--no-rand-conv``, ...) and can be set with ``--set FIELD=VALUE``.
+``--config FILE`` replaces ``--preset``: a TOML table of fields (``best.toml`` of ``pisces
+tune``; fields it leaves out come from its ``preset``) or a ``seed-<s>.json`` record, with the
+flags applied on top::
+
+    pisces jumping train --config results/jumping/tuning/best.toml --seeds 1-10 --out runs/best
 """
 
 from __future__ import annotations
@@ -46,7 +51,12 @@ from typing import Any
 
 from pisces.argtypes import nonnegative_int, positive_int
 from pisces.experiments import configs
-from pisces.experiments.jumping.config import PRESETS, JumpingConfig, make_config
+from pisces.experiments.jumping.config import (
+    PRESETS,
+    JumpingConfig,
+    load_config_file,
+    make_config,
+)
 from pisces.experiments.jumping.records import SEED_GLOB, SEED_PATTERN, describe, summarize
 from pisces.experiments.jumping.report import comparable
 from pisces.experiments.runs import (
@@ -357,6 +367,10 @@ def write_summary(out: Path) -> dict[str, Any] | None:
 def build_config(args: argparse.Namespace) -> JumpingConfig:
     """The preset with the flags and ``--set`` overrides applied (validated)."""
     overrides = configs.collect_overrides(args, JumpingConfig, exclude=NOT_FLAGS)
+    if (args.preset is None) == (getattr(args, "config", None) is None):
+        raise ValueError("give --preset NAME or --config FILE (one of them)")
+    if args.preset is None:  # a config file (e.g. best.toml of `pisces tune`), then the flags
+        return load_config_file(args.config).replace(**overrides)
     grid = overrides.pop("grid", "wide")
     return make_config(args.preset, grid, **overrides)
 
@@ -483,7 +497,15 @@ def train_command(args: argparse.Namespace) -> int:
 
 def configure_train(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``pisces jumping train``."""
-    parser.add_argument("--preset", required=True, help=f"one of {sorted(PRESETS)}")
+    parser.add_argument("--preset", default=None, help=f"one of {sorted(PRESETS)}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="instead of --preset: a config file (TOML of fields, e.g. best.toml of `pisces "
+        "tune`, or a seed-<s>.json record); flags and --set apply on top",
+    )
     parser.add_argument("--seeds", default="1", help="e.g. 1-10, 3, 1,4,7 (default 1)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pisces.experiments.configs import check_finite
@@ -421,3 +422,13 @@ def make_config(preset: str, grid: str = "wide", **overrides: Any) -> JumpingCon
     if grid not in GRIDS:
         raise ValueError(f"unknown grid {grid!r}; choose from {list(GRIDS)}")
     return PRESETS[preset].replace(grid=grid, **overrides)
+
+
+def load_config_file(path: str | Path) -> JumpingConfig:
+    """A config from a file (``pisces jumping train --config FILE``): ``best.toml`` of
+    ``pisces tune``, any flat TOML table of fields (those left out come from its ``preset``),
+    or a per-seed JSON record. :func:`pisces.experiments.configs.load_config_file` does the
+    work; ``UsageError`` names the file and the field."""
+    from pisces.experiments.configs import load_config_file as load
+
+    return load(path, JumpingConfig, PRESETS)
