@@ -30,6 +30,10 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
             "pisces.experiments.tune:configure",
             "Optuna study of a jumping-task preset on the validation tasks (SQLite, resumable)",
         ),
+        "curves": (
+            "pisces.experiments.tensorboard:configure",
+            "the TensorBoard scalars of --tensorboard runs under a folder as one PNG of curves",
+        ),
     },
     "metrics": {
         "heatmap": (

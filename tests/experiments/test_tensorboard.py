@@ -119,7 +119,12 @@ def test_an_lqr_record_and_the_png_of_curves(tmp_path):
     import matplotlib.image
 
     assert matplotlib.image.imread(png).shape[2] in (3, 4)
-    assert tb.main(["plot", str(tmp_path), str(tmp_path / "all.png")]) == 0
-    with pytest.raises(SystemExit) as exc:
-        tb.main(["plot", str(tmp_path / "none"), str(tmp_path / "x.png")])
-    assert exc.value.code == 2
+    from pisces import cli
+
+    assert cli.main(["curves", str(tmp_path), str(tmp_path / "all.png")]) == 0
+    assert matplotlib.image.imread(tmp_path / "all.png").shape[0] > 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for folder in (tmp_path / "none", empty):  # missing, or holding no event file
+        assert cli.main(["curves", str(folder), str(tmp_path / "x.png")]) == 2
+        assert not (tmp_path / "x.png").exists()

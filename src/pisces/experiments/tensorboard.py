@@ -20,7 +20,7 @@ training seconds since the previous call) at the step an epoch ends. LQR:
 
 ::
 
-    python -m pisces.experiments.tensorboard plot runs/tb docs/curves.png
+    pisces curves runs/tb docs/curves.png     # the scalars under a folder as one PNG
 """
 
 from __future__ import annotations
@@ -225,21 +225,41 @@ def plot_scalars(
     return Path(png)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pisces.experiments.tensorboard plot DIR OUT.png [--tags a,b]``."""
-    parser = argparse.ArgumentParser(prog="python -m pisces.experiments.tensorboard")
-    sub = parser.add_subparsers(dest="verb", required=True)
-    plot = sub.add_parser("plot", help="the scalars under DIR as a PNG of curves")
-    plot.add_argument("dir", type=Path)
-    plot.add_argument("png", type=Path)
-    plot.add_argument("--tags", default=None, help="comma-separated tags (default: all)")
-    args = parser.parse_args(argv)
-    tags = args.tags.split(",") if args.tags else None
+def plot_command(args: argparse.Namespace) -> int:
+    """``pisces curves DIR OUT.png``: :func:`plot_scalars` (exit 2, one line, when ``DIR``
+    holds no event file)."""
+    from pisces.errors import UsageError
+
+    tags = [t.strip() for t in args.tags.split(",") if t.strip()] if args.tags else None
+    if not args.dir.is_dir():
+        raise UsageError(f"{args.dir}: no such folder")
     try:
         print(plot_scalars(args.dir, args.png, tags))
     except FileNotFoundError as exc:
-        parser.exit(2, f"{parser.prog}: {exc}\n")
+        raise UsageError(str(exc)) from None
     return 0
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``pisces curves``."""
+    parser.add_argument("dir", type=Path, help="a --tensorboard folder (every run under it)")
+    parser.add_argument("png", type=Path, help="the PNG to write (atomically)")
+    parser.add_argument("--tags", default=None, help="comma-separated tags (default: all)")
+    parser.set_defaults(func=plot_command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pisces.experiments.tensorboard DIR OUT.png [--tags a,b]`` (= ``pisces
+    curves``)."""
+    from pisces.errors import UsageError
+
+    parser = argparse.ArgumentParser(prog="pisces curves")
+    configure(parser)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        parser.exit(2, f"{parser.prog}: {exc}\n")
 
 
 if __name__ == "__main__":  # pragma: no cover
