@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from pisces import cli
+from pisces.errors import UsageError
 from pisces.experiments import sweep
 
 #: the tiny LQR job of these tests (~0.4 s a seed).
@@ -369,10 +370,83 @@ def test_sweep_and_train_resume_each_other_and_a_raising_unit_fails_alone(tmp_pa
     assert err.count("\n") == 1 and "iterations 20 there, 21 requested" in err
 
 
-def test_the_help_example_is_a_valid_spec(tmp_path):
+def test_the_help_example_is_a_valid_spec(tmp_path, monkeypatch):
     lines = [line[2:] for line in sweep.EXAMPLE.splitlines() if line.startswith("  ")]
     spec = tmp_path / "example.toml"
     spec.write_text("\n".join(lines) + "\n")
-    jumping, lqr = sweep.parse_spec(spec, out=tmp_path / "runs").jobs
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match=r"job 3 \(line \d+\): pairs: no pair data at runs/dcs"):
+        sweep.parse_spec(spec, out=tmp_path / "runs")
+    pairs = tmp_path / "runs/dcs/pairs-cartpole-swingup-cpu/pairs.npz"
+    pairs.parent.mkdir(parents=True)
+    pairs.touch()
+    jumping, lqr, dmc = sweep.parse_spec(spec, out=tmp_path / "runs").jobs
     assert jumping.config.epochs == 2 and jumping.seeds == (1, 2)
     assert lqr.out == tmp_path / "runs" / "lqr" / "psm-nd500" and lqr.config.n_distractors == 500
+    assert dmc.out == tmp_path / "runs" / "dmc" / "drq-pse-cpu-cartpole-swingup"
+    assert dmc.config.method == "drq-pse" and dmc.seeds == (1, 2, 3, 4, 5)
+
+
+#: the tiny Distracting Control job (a few seconds a seed): the settings of tests/experiments/dmc.
+DMC_TINY = {
+    "env_steps": 1000,
+    "seed_steps": 100,
+    "batch_size": 8,
+    "num_filters": 8,
+    "feature_dim": 16,
+    "hidden_dim": 32,
+    "eval_episodes": 1,
+    "eval_train_episodes": 1,
+}
+
+
+def _without_timing(value):
+    """A record without its wall-clock entries (at any depth) and code version."""
+    if isinstance(value, dict):
+        return {
+            k: _without_timing(v)
+            for k, v in value.items()
+            if k not in VOLATILE and "seconds" not in k and k != "command"
+        }
+    if isinstance(value, list):
+        return [_without_timing(v) for v in value]
+    return value
+
+
+def test_a_dcs_sweep_with_a_killed_worker_writes_what_dmc_train_writes(tmp_path, capsys):
+    import torch
+
+    pytest.importorskip("dm_control")
+    job = 'benchmark = "dmc"\npreset = "drq-cpu"\ndomain = "cartpole"\ntask = "swingup"\n'
+    job += "".join(f"{k} = {v}\n" for k, v in DMC_TINY.items())
+    spec = _write_spec(
+        tmp_path / "dmc.toml", tmp_path / "runs", [f'{job}seeds = "1-2"\ninject_sigkill = [2]\n']
+    )
+    threads = torch.get_num_threads()
+    try:
+        assert cli.main(["sweep", str(spec), "--workers", "2", "--no-progress"]) == 0
+        out = capsys.readouterr().out
+        folder = tmp_path / "runs" / "dmc" / "drq-cpu-cartpole-swingup"
+        assert "seed 2: worker died (SIGKILL); retrying (attempt 2)" in out
+        assert (folder / ".sigkill-seed-2").exists()
+        assert sorted(p.name for p in folder.glob("seed-*")) == [
+            "seed-001.json",
+            "seed-001.png",
+            "seed-002.json",
+            "seed-002.png",
+        ]
+        assert not list(folder.glob(".seed-*.midrun.pt")) and "Table 3" in out
+        flags = [f"--{k.replace('_', '-')}={v}" for k, v in DMC_TINY.items()]
+        train = tmp_path / "train"
+        argv = ["dmc", "train", "--preset", "drq-cpu", "--domain", "cartpole", "--task", "swingup"]
+        argv += ["--seeds", "1-2", "--device", "cpu", "--no-progress", "--out", str(train)]
+        assert cli.main([*argv, *flags]) == 0
+        # the same command on the sweep's folder finds both seeds done
+        assert cli.main([*argv[:-1], str(folder), *flags]) == 0
+        assert capsys.readouterr().out.count("done (return") == 2
+    finally:
+        torch.set_num_threads(threads)
+    for seed in (1, 2):
+        name = f"seed-{seed:03d}.json"
+        swept, trained = (json.loads((d / name).read_text()) for d in (folder, train))
+        assert _without_timing(swept) == _without_timing(trained), name

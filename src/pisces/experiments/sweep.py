@@ -30,13 +30,18 @@ Keys of every job: ``benchmark`` (:data:`BENCHMARKS`), ``preset``, ``seeds``, op
 ``<preset>-nd<distractors>`` for LQR), optional ``out`` (the job's folder itself, relative
 to the current directory like every ``--out``: point it at an existing ``train`` folder to
 add seeds to it), optional ``threads``. Benchmark keys: jumping ``device`` (default
-``cpu``); LQR ``distractors`` (required). Every other key is a field of the benchmark's config
-dataclass, typed from it and validated before any work.
+``cpu``); LQR ``distractors`` (required); Distracting Control (``dmc``) ``domain`` and
+``task`` (required), ``pairs`` (the ``pairs.npz`` of ``pisces dmc collect``, required by the
+PSE presets), ``video_root`` (a DAVIS folder; default the offline substitutes), ``device``
+and ``checkpoint_every`` (env steps, default 10000: a DCS seed keeps its mid-run checkpoint
+in its folder, so a retried or rerun seed resumes from it; with Ray, every node must then
+see the output folder). Every other key is a field of the benchmark's config dataclass, typed
+from it and validated before any work.
 
 Each (job, seed) is one unit of work; it runs through the benchmark's ``(config, seed) →
 record`` entry point in a worker and its record is written by this process, atomically, to
 exactly the files ``train`` writes (``seed-<s>.json`` + ``seed-<s>.png`` for the jumping task,
-``seed_<s>.json`` for LQR): a folder made by ``sweep`` resumes with ``train`` and vice versa.
+``seed_<s>.json`` for LQR, ``seed-<s>.json`` + curves PNG for DCS): a folder made by ``sweep`` resumes with ``train`` and vice versa.
 Seeds whose record exists are skipped; a folder holds one configuration (a job whose
 configuration differs from a record there is refused before any work, naming the record).
 A unit whose worker dies (SIGKILL, OOM) is retried up to ``--retries`` times (default 2); a
@@ -99,8 +104,9 @@ TOP_KEYS = ("out", "threads", "job")
 class Benchmark:
     """How the sweep runs one benchmark.
 
-    ``keys``: the job keys of this benchmark that are not config fields, with their default
-    (``None``: required). ``fixed``: config fields a job may not set (the preset's name and
+    ``config_path``: ``"module:Class"`` of its config dataclass. ``keys``: the job keys of
+    this benchmark that are not config fields, with their default (``None``: required).
+    ``fixed``: config fields a job may not set (the preset's name and
     source, or a field given by a key). ``build(preset, keys, overrides)`` → the validated
     config (``ValueError`` naming the problem). ``folder(preset, config)`` → the default folder
     name. ``compute(job, seed, midway)`` runs in a worker and returns the record
@@ -110,7 +116,7 @@ class Benchmark:
     """
 
     name: str
-    config_class: type
+    config_path: str
     keys: Mapping[str, Any]
     fixed: tuple[str, ...]
     build: Callable[[str, Mapping[str, Any], dict[str, Any]], Any]
@@ -121,6 +127,15 @@ class Benchmark:
     write: Callable[[ResultStore, dict], None]
     describe: Callable[[dict], str]
     report: str
+
+    @property
+    def config_class(self) -> type:
+        """The config dataclass (``config_path`` = ``"module:Class"``, imported when asked:
+        listing the benchmarks imports none of them)."""
+        import importlib
+
+        module, _, name = self.config_path.partition(":")
+        return getattr(importlib.import_module(module), name)
 
 
 def _jumping_build(preset: str, keys: Mapping[str, Any], overrides: dict[str, Any]) -> Any:
@@ -214,14 +229,110 @@ def _lqr_describe(record: dict) -> str:
     return f"test error {record['test_error']:.3f}"
 
 
-def _benchmarks() -> dict[str, Benchmark]:
-    from pisces.experiments.jumping.config import JumpingConfig
-    from pisces.experiments.lqr.config import LQRConfig
+def _dmc_build(preset: str, keys: Mapping[str, Any], overrides: dict[str, Any]) -> Any:
+    from pisces.experiments.dmc.config import make_config
+    from pisces.experiments.runs import resolve_device
 
+    for key in ("domain", "task", "device", "pairs", "video_root"):
+        if not isinstance(keys[key], str):
+            raise ValueError(f"{key}: a string, got {keys[key]!r}")
+    every = keys["checkpoint_every"]
+    if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+        raise ValueError(f"checkpoint_every: an integer >= 0 (env steps), got {every!r}")
+    resolve_device(keys["device"])  # ValueError naming the device
+    config = make_config(preset, keys["domain"], keys["task"], **overrides)
+    if config.method == "drq-pse" and not keys["pairs"]:
+        raise ValueError(f'pairs: preset {preset} (DrQ + PSEs) needs pairs = "PATH/pairs.npz"')
+    if config.method == "drq" and keys["pairs"]:
+        raise ValueError(f"pairs: preset {preset} (DrQ) takes no pair data")
+    if keys["pairs"]:
+        from pisces.experiments.dmc.collect import pairs_path
+
+        if not pairs_path(keys["pairs"]).is_file():
+            raise ValueError(f"pairs: no pair data at {pairs_path(keys['pairs'])}")
+    return config
+
+
+def _dmc_pairs(job: Job) -> str | None:
+    """The job's pairs file as an absolute path (``None`` for DrQ)."""
+    from pisces.experiments.dmc.collect import pairs_path
+
+    return str(pairs_path(job.option("pairs")).absolute()) if job.option("pairs") else None
+
+
+def _dmc_mismatch(job: Job) -> Callable[[dict], str | None]:
+    from pisces.experiments.dmc import cli
+    from pisces.experiments.dmc.teacher import file_digest
+    from pisces.experiments.runs import resolve_device
+
+    pairs = _dmc_pairs(job)
+    digest = None if pairs is None else file_digest(Path(pairs))
+    videos = job.option("video_root") or "substitute"
+    return cli.mismatch(
+        job.config, resolve_device(job.option("device")), job.threads, digest, videos
+    )
+
+
+def _dmc_compute(job: Job, seed: int, midway: Callable[[], None]) -> dict:
+    """What ``dmc train`` computes for one seed, its mid-run checkpoint in the job's folder
+    (so a retried or rerun seed resumes from it: the workers must see that folder)."""
+    from pisces.experiments.dmc import cli
+    from pisces.experiments.dmc.collect import read_pairs
+    from pisces.experiments.dmc.train import pair_dataset, run
+    from pisces.experiments.runs import resolve_device
+
+    device = resolve_device(job.option("device"))
+    pairs = info = None
+    if _dmc_pairs(job) is not None:
+        data, info = read_pairs(_dmc_pairs(job))
+        pairs = pair_dataset(data, info, job.config, device)
+        del data
+    every = job.option("checkpoint_every")
+    midrun = cli.midrun_path(cli.store_of(job.out), seed)
+    midrun.parent.mkdir(parents=True, exist_ok=True)
+    record = run(
+        job.config,
+        seed,
+        device=device,
+        pairs=pairs,
+        pairs_info=info,
+        video_root=job.option("video_root") or None,
+        on_episode=lambda trainer, entry: midway(),
+        checkpoint=midrun if every > 0 or midrun.exists() else None,
+        checkpoint_every=every,
+    )
+    return record | {"command": None}
+
+
+def _dmc_write(store: ResultStore, record: dict) -> None:
+    from pisces.experiments.dmc import cli
+
+    store.write(record)  # what `dmc train` writes: the JSON, then its curves, then no checkpoint
+    seed = int(record["seed"])
+    try:
+        cli.plot_record(record, store.path(seed).with_suffix(".png"))
+    except Exception as exc:  # a figure never loses the JSON
+        print(f"warning: could not draw the curves of seed {seed}: {exc}", file=sys.stderr)
+    cli.midrun_path(store, seed).unlink(missing_ok=True)
+
+
+def _dmc_store(out: str | Path) -> ResultStore:
+    from pisces.experiments.dmc import cli
+
+    return cli.store_of(out)
+
+
+def _dmc_describe(record: dict) -> str:
+    from pisces.experiments.dmc import cli
+
+    return cli.describe(record)
+
+
+def _benchmarks() -> dict[str, Benchmark]:
     return {
         "jumping": Benchmark(
             name="jumping",
-            config_class=JumpingConfig,
+            config_path="pisces.experiments.jumping.config:JumpingConfig",
             keys={"device": "cpu"},
             fixed=("preset", "source"),
             build=_jumping_build,
@@ -235,7 +346,7 @@ def _benchmarks() -> dict[str, Benchmark]:
         ),
         "lqr": Benchmark(
             name="lqr",
-            config_class=LQRConfig,
+            config_path="pisces.experiments.lqr.config:LQRConfig",
             keys={"distractors": None},
             fixed=("n_distractors",),
             build=_lqr_build,
@@ -247,10 +358,31 @@ def _benchmarks() -> dict[str, Benchmark]:
             describe=_lqr_describe,
             report="pisces.experiments.lqr.report:configure_report",
         ),
+        "dmc": Benchmark(
+            name="dmc",
+            config_path="pisces.experiments.dmc.config:DMCConfig",
+            keys={
+                "domain": None,
+                "task": None,
+                "device": "cpu",
+                "pairs": "",
+                "video_root": "",
+                "checkpoint_every": 10_000,
+            },
+            fixed=("preset", "source", "domain", "task"),
+            build=_dmc_build,
+            folder=lambda preset, cfg: f"{preset}-{cfg.domain}-{cfg.task}",
+            store_of=_dmc_store,
+            mismatch=_dmc_mismatch,
+            compute=_dmc_compute,
+            write=_dmc_write,
+            describe=_dmc_describe,
+            report="pisces.experiments.dmc.report:configure_report",
+        ),
     }
 
 
-#: benchmark name → :class:`Benchmark`. A new benchmark (``dmc``) is one more entry.
+#: benchmark name → :class:`Benchmark`. A new benchmark is one more entry.
 BENCHMARKS: dict[str, Benchmark] = _benchmarks()
 
 
@@ -750,7 +882,7 @@ spec (TOML):
   threads = 1                   # torch threads a seed (default 1)
 
   [[job]]
-  benchmark = "jumping"         # jumping | lqr
+  benchmark = "jumping"         # jumping | lqr | dmc
   preset = "dropout-l2"
   grid = "wide"
   seeds = "1-2"                 # "1-3,7", 3 or [1, 4]
@@ -762,6 +894,14 @@ spec (TOML):
   distractors = 500             # required for lqr
   seeds = "1-10"
   name = "psm-nd500"            # optional folder name (or out = "DIR": the folder itself)
+
+  [[job]]
+  benchmark = "dmc"
+  preset = "drq-pse-cpu"
+  domain = "cartpole"
+  task = "swingup"
+  pairs = "runs/dcs/pairs-cartpole-swingup-cpu/pairs.npz"   # made by `pisces dmc collect`
+  seeds = "1-5"
 
 Finished seeds are skipped; a seed whose worker dies is retried; the files are those of
 `train` (a folder resumes with either).
