@@ -41,7 +41,8 @@ from it and validated before any work.
 Each (job, seed) is one unit of work; it runs through the benchmark's ``(config, seed) →
 record`` entry point in a worker and its record is written by this process, atomically, to
 exactly the files ``train`` writes (``seed-<s>.json`` + ``seed-<s>.png`` for the jumping task,
-``seed_<s>.json`` for LQR, ``seed-<s>.json`` + curves PNG for DCS): a folder made by ``sweep`` resumes with ``train`` and vice versa.
+``seed_<s>.json`` for LQR, ``seed-<s>.json`` + curves PNG for DCS): a folder made by ``sweep``
+resumes with ``train`` and vice versa.
 Seeds whose record exists are skipped; a folder holds one configuration (a job whose
 configuration differs from a record there is refused before any work, naming the record).
 A unit whose worker dies (SIGKILL, OOM) is retried up to ``--retries`` times (default 2); a

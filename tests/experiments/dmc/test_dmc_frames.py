@@ -23,8 +23,19 @@ def test_frames_writes_a_png(tmp_path, monkeypatch, capsys):
     assert picture.std() > 10  # not a blank canvas
 
 
-def test_frames_rejects_an_unknown_task(tmp_path):
-    with pytest.raises(SystemExit, match="unknown task 'cartpole-balance'"):
-        cli.main(
-            ["dmc", "frames", "--domain", "cartpole", "--task", "balance", "--out", str(tmp_path)]
-        )
+def test_frames_rejects_bad_input_in_one_line_before_writing(tmp_path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    base = ["dmc", "frames", "--domain", "cartpole"]
+    for argv, message in [
+        (
+            [*base, "--task", "balance", "--out", str(tmp_path / "o")],
+            "unknown task 'cartpole-balance'",
+        ),
+        ([*base, "--task", "swingup", "--out", str(a_file)], "is a file"),
+        ([*base, "--task", "swingup", "--frames", "0", "--out", str(tmp_path / "o")], "--frames"),
+    ]:
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+        assert not (tmp_path / "o").exists()

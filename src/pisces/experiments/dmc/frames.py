@@ -32,6 +32,7 @@ from numpy.typing import NDArray  # noqa: E402
 
 from pisces.envs.dmc.tasks import TASKS, check_task, split_task_name  # noqa: E402
 from pisces.envs.dmc.videos import TEST_VIDEOS, TRAIN_VIDEOS  # noqa: E402
+from pisces.errors import UsageError  # noqa: E402
 
 __all__ = [
     "backgrounds",
@@ -177,12 +178,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the PNG into ``args.out`` and print its path."""
+    """Write the PNG into ``args.out`` and print its path (bad input: a one-line
+    :class:`UsageError` before anything is rendered or written)."""
+    from pisces.experiments.runs import ResultStore
+
     if args.frames < 1 or args.every < 1 or args.step < 0:
-        raise SystemExit("pisces dmc frames: --frames and --every must be >= 1, --step >= 0")
+        raise UsageError("--frames and --every must be >= 1, --step >= 0")
     if args.test_videos is not None and not 0 <= args.test_videos <= len(TEST_VIDEOS):
-        raise SystemExit(f"pisces dmc frames: --test-videos must be in [0, {len(TEST_VIDEOS)}]")
-    args.out.mkdir(parents=True, exist_ok=True)
+        raise UsageError(f"--test-videos must be in [0, {len(TEST_VIDEOS)}]")
+    if not args.all:
+        try:
+            check_task(args.domain, args.task)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    try:
+        ResultStore(args.out).check_writable()  # a folder, creatable, writable
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.all:
         tests = 3 if args.test_videos is None else args.test_videos
         fig = plot_all(
@@ -190,10 +202,6 @@ def run(args: argparse.Namespace) -> int:
         )
         path = args.out / "dmc_frames.png"
     else:
-        try:
-            check_task(args.domain, args.task)
-        except ValueError as exc:
-            raise SystemExit(f"pisces dmc frames: {exc}") from exc
         fig = plot_task(
             args.domain,
             args.task,
