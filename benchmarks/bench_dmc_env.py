@@ -13,9 +13,10 @@ cartpole-swingup (action repeat 8) and walker-walk (2):
 
 * ``ours``: ``pisces.envs.dmc.make(domain, task, split="train")`` at its defaults: fast
   render settings, a 256² sky, the background advanced every sub-step but uploaded and
-  rendered once per agent step;
-* variants of ours: ``sky_size=128``; ``fast_render=False``; ``split=None`` (no background,
-  no upload: the render and physics floor);
+  rendered once per agent step, the upload's mipmaps computed in numpy (``fast_upload``);
+* variants of ours: ``fast_upload=False`` (``mjr_uploadTexture``, whose ``glGenerateMipmap``
+  the fast upload replaces with the same texture); ``sky_size=128``; ``fast_render=False``;
+  ``split=None`` (no background, no upload: the render and physics floor);
 * ``official-like``: what the official stack did (``distracting_control`` under DrQ's
   pixel and action-repeat wrappers): dm_control's default quality, an 800² sky face written
   and re-uploaded at *every* sub-step, and an 84² ``physics.render`` (a new camera per call)
@@ -24,7 +25,8 @@ cartpole-swingup (action repeat 8) and walker-walk (2):
 Picture: mean absolute pixel difference (0-255 scale, over all pixels and channels) of the
 84² frames of two envs with one seed stepped with the same actions (so the same physics and,
 under distraction, the same video frames), over ``--picture-steps`` agent steps, per task:
-fast vs default quality (``split=None``), and a 256² vs an 800² sky (``split="train"``).
+fast vs default quality (``split=None``), a 256² vs an 800² sky (``split="train"``), and the
+fast upload vs ``mjr_uploadTexture`` (``split="train"``; 0 when the pictures are identical).
 
 The machine is shared: the CPU model and the ``uptime`` load before and after are recorded.
 """
@@ -137,6 +139,7 @@ def official_like_runner(domain: str, task: str, steps: int) -> tuple[Callable[[
 def speed_rows(args: argparse.Namespace) -> list[str]:
     variants: list[tuple[str, dict]] = [
         ("**ours** (defaults: fast render, sky 256², split='train')", {}),
+        ("ours, fast_upload=False (mjr_uploadTexture)", {"fast_upload": False}),
         ("ours, sky_size=128", {"sky_size": 128}),
         ("ours, fast_render=False", {"fast_render": False}),
         ("ours, split=None (no background)", {"split": None}),
@@ -192,9 +195,11 @@ def picture_rows(args: argparse.Namespace) -> list[str]:
         slow = _frames(make(domain, task, split=None, fast_render=False), n, 1)
         small = _frames(make(domain, task, split="train"), n, 1)
         large = _frames(make(domain, task, split="train", sky_size=800), n, 1)
+        reference = _frames(make(domain, task, split="train", fast_upload=False), n, 1)
         quality = np.abs(fast - slow).mean()
         sky = np.abs(small - large).mean()
-        rows.append(f"| {name} | {quality:.2f} | {sky:.2f} |")
+        upload = np.abs(small - reference).mean()
+        rows.append(f"| {name} | {quality:.2f} | {sky:.2f} | {upload:.2f} |")
     return rows
 
 
@@ -236,8 +241,9 @@ def main() -> None:
         f"Picture: mean |pixel difference| (0-255) over {args.picture_steps + 1} frames, "
         "same seed and actions:",
         "",
-        "| task | fast vs default quality (no background) | sky 256² vs 800² (train) |",
-        "|---|---|---|",
+        "| task | fast vs default quality (no background) | sky 256² vs 800² (train) "
+        "| fast upload vs mjr_uploadTexture (train) |",
+        "|---|---|---|---|",
         *picture,
         "",
         f"`uptime` after: {after}",

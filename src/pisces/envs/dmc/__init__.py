@@ -8,7 +8,9 @@
 * :mod:`~pisces.envs.dmc.background`: ping-pong playback and the MuJoCo 3 skybox writer;
 * :mod:`~pisces.envs.dmc.videos`: the DAVIS 2017 name lists and the frame loader;
 * :mod:`~pisces.envs.dmc.substitute`: offline stand-ins for the DAVIS videos;
-* :mod:`~pisces.envs.dmc.render`: one-camera offscreen rendering with the fast settings.
+* :mod:`~pisces.envs.dmc.render`: one-camera offscreen rendering with the fast settings;
+* :mod:`~pisces.envs.dmc.upload`: the sky's re-upload with numpy mipmaps, the texture
+  ``mjr_uploadTexture`` makes without its ``glGenerateMipmap``.
 """
 
 from pisces.envs.dmc.background import Background, ping_pong, ping_pong_index

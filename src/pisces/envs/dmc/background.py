@@ -14,8 +14,10 @@ write each video frame into that face (:func:`write_sky_frame`). ``mjr_uploadTex
 uploads a square cube texture as the same image on all six faces, so every camera sees the
 video whichever way it looks. (The official wrapper also kept only the first face, by forcing
 the height to 800, for the same effect; it wrote ``model.tex_rgb``, renamed ``tex_data`` in
-MuJoCo 3.2.1.) :func:`upload_sky` re-uploads the texture inside the GL context; the env calls
-it once per render, not once per sub-step, while the index still advances every sub-step.
+MuJoCo 3.2.1.) :func:`upload_sky` re-uploads the texture inside the GL context with
+``mjr_uploadTexture``; the env re-uploads it once per render, not once per sub-step, while the
+index still advances every sub-step, and by :mod:`~pisces.envs.dmc.upload` (the same texture
+without ``glGenerateMipmap``).
 
 Orientation. Seen from inside the cube, the side faces show an image mirrored left-right and
 the bottom face (reacher's top-down camera 0) upside down. Frames are flipped once, at load

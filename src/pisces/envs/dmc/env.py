@@ -24,10 +24,12 @@ video: two envs with one seed and different ``video`` step through identical sta
 
 Options (:class:`DMCOptions`): ``image_size`` (84), ``fast_render`` (True: no multisampling,
 512² shadow map), ``sky_size`` (256: texels of the sky face the video is written into),
-``ground_alpha`` (None: the benchmark's per-domain value).
+``fast_upload`` (True: the sky's mipmaps computed in numpy, the same texture as
+``mjr_uploadTexture``'s), ``ground_alpha`` (None: the benchmark's per-domain value).
 
 Speed. The background advances every sub-step, but the frame is written and uploaded only
-before the one render of an agent step (:class:`~pisces.envs.dmc.render.CameraRenderer`).
+before the one render of an agent step (:class:`~pisces.envs.dmc.render.CameraRenderer`),
+without ``glGenerateMipmap`` (:mod:`~pisces.envs.dmc.upload`).
 A sub-step calls the dm_control task directly (``before_step``, ``physics.step``,
 ``after_step``, ``get_reward``: ``Environment.step`` without its state observation, which
 pixels make unneeded); the tests check it against ``Environment.step``.
@@ -93,8 +95,14 @@ class DMCOptions:
     difference| of 0.6-1.6 (of 255) from the default quality (benchmarks/bench_dmc_env.py)."""
     sky_size: int = 256
     """Side of the sky face the video is written into, texels (the official: 800). Only
-    used under distraction; an upload takes ~6 ms at 256 vs ~28 ms at 800 on this CPU, and
-    the picture differs from 800's by a mean |pixel difference| of 1.0-2.3 (of 255)."""
+    used under distraction; the picture differs from 800's by a mean |pixel difference| of
+    1.0-2.3 (of 255). A power of two gets the fast upload (``fast_upload``: ~1.3 ms at 256 on
+    this CPU); other sides take ``mjr_uploadTexture`` (~6.5 ms at 256, ~28 ms at 800)."""
+    fast_upload: bool = True
+    """Re-upload the sky with mipmaps computed in numpy instead of ``mjr_uploadTexture``'s
+    ``glGenerateMipmap`` (:mod:`pisces.envs.dmc.upload`): the same GL texture bit for bit,
+    checked against ``mjr_uploadTexture`` at the first upload (which it falls back to on any
+    difference). False: always ``mjr_uploadTexture`` (the reference, for tests and benchmarks)."""
     ground_alpha: float | None = None
     """Floor-grid alpha under distraction; None: 0.3 / 1.0 / 0.0 per domain (GROUND_ALPHA)."""
 
@@ -165,7 +173,9 @@ class DistractingControlEnv(gym.Env[NDArray[np.uint8], NDArray[np.float32]]):
         from pisces.envs.dmc.render import CameraRenderer
 
         size = self.options.image_size
-        self._renderer: CameraRenderer | None = CameraRenderer(self._physics, size, CAMERA_ID)
+        self._renderer: CameraRenderer | None = CameraRenderer(
+            self._physics, size, CAMERA_ID, fast_upload=self.options.fast_upload
+        )
         n_actions = int(self._dm_env.action_spec().shape[0])
         self.action_space = spaces.Box(-1.0, 1.0, shape=(n_actions,), dtype=np.float32)
         self.observation_space = spaces.Box(
