@@ -16,6 +16,7 @@ from pisces import cli
 
 J = ["jumping", "train", "--out", "{out}"]
 L = ["lqr", "train", "--distractors", "50", "--seeds", "1", "--out", "{out}"]
+D = ["dmc", "train", "--domain", "cartpole", "--task", "swingup"]
 CASES = [
     # the top level
     (["nope"], "unknown command 'nope'"),
@@ -89,6 +90,47 @@ CASES = [
     (["lqr", "sweep", "--lambdas", "-1", "--out", "{out}"], "--lambdas: must be >= 0.0"),
     (["lqr", "sweep", "--iterations", "-1", "--out", "{out}"], "--iterations: must be >= 0"),
     (["lqr", "sweep", "--device", "tpu", "--out", "{out}"], "--device tpu"),
+    # jumping train --config, results-page
+    (["jumping", "train", "--config", "{file}", "--out", "{out}"], "not valid TOML"),
+    (["jumping", "train", "--config", "{out}/none.toml", "--out", "{out}"], "cannot read it"),
+    (["jumping", "train", "--config", "{config}", "--out", "{out}"], "unknown field 'alpah'"),
+    (["jumping", "train", "--preset", "pse", "--config", "{config}", "--out", "{out}"], "one of"),
+    (["jumping", "results-page", "{out}/nope", "--out", "{out}/r.md"], "nope"),
+    # sweep
+    (["sweep", "{out}/none.toml"], "no such spec file"),
+    (["sweep", "{file}"], "invalid TOML"),
+    (["sweep", "{spec}"], "job 1 (line 2): unknown preset 'nope'"),
+    (["sweep", "{spec}", "--address", "127.0.0.1:1"], "--address needs --backend ray"),
+    (["sweep", "{spec}", "--workers", "0"], "--workers: must be >= 1, got 0"),
+    # tune
+    (["tune", "--preset", "nope", "--out", "{out}"], "unknown preset 'nope'"),
+    (["tune", "--preset", "pse", "--params", "lr,beta", "--out", "{out}"], "'beta'"),
+    (["tune", "--preset", "pse", "--seeds", "3-1", "--out", "{out}"], "'3-1' is reversed"),
+    (["tune", "--preset", "pse", "--storage", "bogus://x", "--out", "{out}"], "bogus://x"),
+    (["tune", "--preset", "pse", "--out", "{file}"], "is a file"),
+    (["tune", "--preset", "pse", "--trials", "0", "--out", "{out}"], "--trials: must be >= 1"),
+    # curves
+    (["curves", "{out}/nope", "{out}/c.png"], "nope: no such folder"),
+    (["curves", "{out}", "{out}/c.png"], "no TensorBoard event files"),
+    # dmc
+    (
+        ["dmc", "frames", "--domain", "cartpole", "--task", "spin", "--out", "{out}"],
+        "'cartpole-spin'",
+    ),
+    (
+        ["dmc", "frames", "--domain", "cartpole", "--task", "swingup", "--out", "{file}"],
+        "is a file",
+    ),
+    (
+        ["dmc", "teacher", "--domain", "cartpole", "--task", "swingup", "--env-steps", "0"]
+        + ["--out", "{out}"],
+        "env_steps must be an int >= 1",
+    ),
+    (["dmc", "collect", "--teacher", "{out}", "--out", "{out}"], "no teacher at"),
+    ([*D, "--preset", "drq-cpu", "--out", "{file}"], "is a file"),
+    ([*D, "--preset", "drq-pse-cpu", "--out", "{out}"], "needs pair data"),
+    ([*D, "--preset", "drq-cpu", "--seeds", "x", "--out", "{out}"], "bad seeds spec 'x'"),
+    (["dmc", "report", "{out}"], "no seed-*.json in"),
     # demo
     (["demo", "--epochs", "0", "--out", "{out}"], "--epochs: must be >= 1, got 0"),
     (["demo", "--device", "tpu", "--out", "{out}"], "--device tpu"),
@@ -111,7 +153,19 @@ def places(tmp_path):
     for folder, seed in ((lqr, 1), (lqr2, 2)):
         folder.mkdir()
         (folder / f"seed_{seed:04d}.json").write_text(json.dumps(record | {"seed": seed}))
-    return {"out": out, "file": a_file, "corrupt": corrupt, "lqr": lqr, "lqr2": lqr2}
+    config = tmp_path / "config.toml"
+    config.write_text('preset = "pse"\nalpah = 1\n')
+    spec = tmp_path / "spec.toml"
+    spec.write_text('out = "x"\n[[job]]\nbenchmark = "jumping"\npreset = "nope"\nseeds = 1\n')
+    return {
+        "out": out,
+        "file": a_file,
+        "corrupt": corrupt,
+        "lqr": lqr,
+        "lqr2": lqr2,
+        "config": config,
+        "spec": spec,
+    }
 
 
 def _snapshot(root):
@@ -132,6 +186,11 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
 
     monkeypatch.setattr(jumping_trainer.JumpingTrainer, "__init__", no_training)
     monkeypatch.setattr(lqr_train, "train_batch", no_training)
+    if argv[0] == "dmc":
+        pytest.importorskip("dm_control")
+        import pisces.experiments.dmc.train as dmc_train
+
+        monkeypatch.setattr(dmc_train.DMCTrainer, "__init__", no_training)
     argv = [a.format(**places) for a in argv]
     before = _snapshot(tmp_path)
     code = cli.main(argv)
@@ -141,3 +200,11 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     assert "Traceback" not in err
     assert message.format(**places) in err, err
     assert _snapshot(tmp_path) == before, "a file was written"
+
+
+def test_every_command_and_verb_has_a_bad_input_case():
+    covered = {tuple(argv[:2]) for argv, _ in CASES} | {(argv[0],) for argv, _ in CASES}
+    for group, verbs in cli.COMMANDS.items():
+        for verb in verbs:
+            key = (verb,) if group == "" else (group, verb)
+            assert key in covered, f"no bad-input case for `pisces {' '.join(key)}`"
