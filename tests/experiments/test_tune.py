@@ -229,3 +229,13 @@ def test_train_takes_a_preset_or_a_config_file_not_both(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1, err
         assert not out.exists()
+
+
+def test_a_resumed_study_does_not_redraw_its_random_trials(tmp_path):
+    out = tmp_path / "study"
+    argv = [*TINY, "--startup-trials", "10", "--no-enqueue-preset", "--out", str(out)]
+    assert cli.main(["tune", *argv, "--trials", "1"]) == 0
+    assert cli.main(["tune", *argv, "--trials", "2"]) == 0  # a new process resumes the study
+    first, second = (t.params for t in _study(out).get_trials(deepcopy=False))
+    assert first != second  # a restarted seed alone would draw the first trial again
+    assert set(first) == set(second) == {"learning_rate", "l2_reg", "dropout"}

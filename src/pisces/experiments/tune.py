@@ -25,9 +25,10 @@ learning rate and dropout, plus α and the temperature if it has an alignment lo
 (temperature for CME only) and ℓ2 if its ℓ2 is positive; ``--params`` chooses.
 
 Sampler: TPE (default; multivariate, ``constant_liar`` with several workers) or GP
-(``--sampler gp``), seeded (``--sampler-seed``; worker ``k`` uses seed + k). The preset's own
-values are enqueued as the first trial of a new study (``--no-enqueue-preset``: not), so
-the study measures the paper's point on the same footing.
+(``--sampler gp``), seeded (``--sampler-seed``, with the worker's index and the number of
+trials the study held when the worker started: a resumed study draws new start-up trials).
+The preset's own values are enqueued as the first trial of a new study
+(``--no-enqueue-preset``: not), so the study measures the paper's point on the same footing.
 
 Storage: a real database, so a study survives its processes: ``sqlite:///OUT/study.db`` by
 default, or any SQLAlchemy URL (``--storage postgresql://...``) to share one study between
@@ -250,10 +251,21 @@ def open_storage(settings: TuneSettings) -> Any:
         ) from None
 
 
-def make_sampler(settings: TuneSettings, worker: int = 0) -> Any:
-    """The seeded sampler of worker ``worker``."""
+def sampler_seed(settings: TuneSettings, worker: int, trials_before: int) -> int:
+    """The sampler seed of worker ``worker`` of a process that found ``trials_before`` trials
+    in the study: a function of ``--sampler-seed``, the worker and the study's state, so that
+    a resumed study does not draw its random start-up trials again (a process that restarted
+    the seed alone would repeat the first session's draws)."""
+    import numpy as np
+
+    words = [settings.sampler_seed, worker, trials_before]
+    return int(np.random.SeedSequence(words).generate_state(1)[0])
+
+
+def make_sampler(settings: TuneSettings, worker: int = 0, trials_before: int = 0) -> Any:
+    """The seeded sampler of worker ``worker`` (:func:`sampler_seed`)."""
     optuna = import_optuna()
-    seed = settings.sampler_seed + worker
+    seed = sampler_seed(settings, worker, trials_before)
     if settings.sampler == "gp":
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=settings.startup_trials)
     return optuna.samplers.TPESampler(
@@ -270,10 +282,13 @@ def load_study(settings: TuneSettings, worker: int = 0) -> Any:
     study = optuna.create_study(
         study_name=settings.study_name,
         storage=open_storage(settings),
-        sampler=make_sampler(settings, worker),
+        sampler=make_sampler(settings, worker, 0),
         direction="maximize",
         load_if_exists=True,
     )
+    # reseed from the study's state (see sampler_seed): a resumed study draws afresh
+    trials_before = len(study.get_trials(deepcopy=False))
+    study.sampler = make_sampler(settings, worker, trials_before)
     wanted = json.loads(json.dumps(settings.identity()))
     stored = study.user_attrs.get("pisces")
     if stored is None:
