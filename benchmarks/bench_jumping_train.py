@@ -148,16 +148,17 @@ def main() -> int:
     import torch
 
     from pisces.experiments.jumping.config import PRESETS as CONFIGS
+    from pisces.experiments.runs import cpu_model
 
     cores = os.cpu_count() or 1
     lines = [
         "# Jumping-task training speed",
         "",
         f"Command: `.venv/bin/python benchmarks/bench_jumping_train.py --steps {args.steps}"
-        " --out benchmarks/results/bench_jumping_train.md" + (" --quick`" if args.quick else "`"),
+        + (f" --out {args.out}" if args.out is not None else "")
+        + (" --quick`" if args.quick else "`"),
         "",
-        f"- machine: {platform.processor() or platform.machine()}, {cores} cores, "
-        f"torch {torch.__version__}",
+        f"- machine: {cpu_model()}, {platform.machine()}, {cores} cores, torch {torch.__version__}",
         f"- uptime at start: `{uptime()}`",
         "",
     ]
@@ -189,10 +190,12 @@ def main() -> int:
     presets = ("randconv-pse",) if args.quick else PRESETS
     lines += ["", "## Train step", ""]
     lines += [
-        "| preset | precision | layout | s/step | steps/s | GFLOP/s | ratio to fp32 matmul |",
-        "|---|---|---|---|---|---|---|",
+        "| preset | precision | layout | s/step | steps/s | GFLOP/s | ratio to fp32 matmul "
+        "| ratio to bf16 matmul |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     step_time: dict[str, float] = {}
+    bf16_time: dict[str, float] = {}
     for preset in presets:
         gflop = NOMINAL_GFLOP if CONFIGS[preset].alpha > 0 else NOMINAL_GFLOP * 256 / 368
         for bf16 in (False, True):
@@ -202,19 +205,22 @@ def main() -> int:
                 layouts.append((f"1 proc × {cores} threads", cores))
             for name, threads in layouts:
                 s = time_steps(preset, threads, args.steps, bf16)
-                if not bf16 and threads == 1:
-                    step_time[preset] = s
+                if threads == 1:
+                    (bf16_time if bf16 else step_time)[preset] = s
                 ratio = gflop / s / mm[(threads, "float32")]
+                ratio16 = gflop / s / mm[(threads, "bfloat16")]
                 lines.append(
                     f"| {preset} | {prec} | {name} | {s:.3f} | {1 / s:.2f} | {gflop / s:.1f} "
-                    f"| {ratio:.2f} |"
+                    f"| {ratio:.2f} | {ratio16:.2f} |"
                 )
             if cores > 1:
                 rate = per_core_throughput(preset, cores, args.steps, bf16)
                 ratio = gflop * rate / mm[(cores, "float32")]
+                ratio16 = gflop * rate / mm[(cores, "bfloat16")]
                 lines.append(
                     f"| {preset} | {prec} | {cores} procs × 1 thread (total) | "
-                    f"{1 / rate:.3f} | {rate:.2f} | {gflop * rate:.1f} | {ratio:.2f} |"
+                    f"{1 / rate:.3f} | {rate:.2f} | {gflop * rate:.1f} | {ratio:.2f} "
+                    f"| {ratio16:.2f} |"
                 )
 
     lines += ["", "## Evaluation (286 tasks, one process, one thread)", ""]
@@ -233,15 +239,19 @@ def main() -> int:
         )
 
     lines += ["", "## Full 2000-epoch run, one seed (EXTRAPOLATED from the timings above)", ""]
-    lines += ["| preset | 1 thread: 8000 steps + evaluations | minutes |", "|---|---|---|"]
+    lines += [
+        "| preset | precision | 1 thread: 8000 steps + evaluations (fp32) | minutes |",
+        "|---|---|---|---|",
+    ]
     for preset in presets:
         cfg = CONFIGS[preset]
         n_eval = cfg.epochs // cfg.eval_every if cfg.eval_every else 1
-        total = 4 * cfg.epochs * step_time[preset] + n_eval * eval_time[preset]
-        lines.append(
-            f"| {preset} | 8000 × {step_time[preset]:.3f} s + {n_eval} × "
-            f"{eval_time[preset]:.2f} s | {total / 60:.1f} |"
-        )
+        for prec, times in (("fp32", step_time), ("bf16", bf16_time)):
+            total = 4 * cfg.epochs * times[preset] + n_eval * eval_time[preset]
+            lines.append(
+                f"| {preset} | {prec} | 8000 × {times[preset]:.3f} s + {n_eval} × "
+                f"{eval_time[preset]:.2f} s | {total / 60:.1f} |"
+            )
     lines += [
         "",
         "Reference (spec §10): the corrected official TF code on this 2-core CPU took 0.22 s "

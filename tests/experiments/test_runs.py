@@ -197,3 +197,20 @@ def test_summary_of_an_empty_folder_writes_nothing(tmp_path):
     store.write({"seed": 1})
     assert store.write_summary(lambda rs: {"n": len(rs)}) == {"n": 1}
     assert json.loads((store.root / "summary.json").read_text()) == {"n": 1}
+
+
+def test_the_cpu_stamp_names_the_instruction_set_tier(monkeypatch):
+    tiers = [
+        ({"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}, "amx"),
+        ({"avx2", "avx512f", "avx512_bf16"}, "avx512_bf16"),  # e.g. an EPYC of Zen 4
+        ({"avx2", "avx512f", "avx512bw"}, "avx512"),
+        ({"sse4_2", "avx2", "fma"}, "avx2"),  # e.g. an EPYC of Zen 2/3
+        ({"sse4_2"}, None),
+    ]
+    monkeypatch.setattr(runs, "cpu_flags", lambda: set())
+    name = runs.cpu_model()  # the model name alone
+    for flags, tier in tiers:
+        assert runs.cpu_isa(flags) == tier
+        monkeypatch.setattr(runs, "cpu_flags", lambda flags=flags: flags)
+        assert runs.bf16_hardware() is (tier in ("amx", "avx512_bf16"))
+        assert runs.cpu_model() == (f"{name} ({tier})" if tier else name)
