@@ -49,3 +49,27 @@ def test_results_page_tables_verdicts_and_figures(tmp_path, capsys):
     assert (figures / "curves-wide.png").stat().st_size > 0
     assert (figures / "solved-randconv-pse-wide.png").stat().st_size > 0
     assert "![training curves, wide grid](jumping/figures/curves-wide.png)" in page
+
+
+def test_tuning_trials_stay_out_of_the_tables_and_the_study_gets_a_line(tmp_path):
+    root = tmp_path / "results" / "jumping"
+    for seed in (1, 2):
+        _record(root / "pse-wide", "pse", seed, 20.0 + seed)
+    study = root / "tuning"
+    for seed in (1, 2):  # a full-length trial would otherwise join the PSEs cell
+        _record(study / "trials" / "trial-0000", "pse", seed, 50.0)
+    (study / "study.db").write_bytes(b"")
+    best = {"number": 3, "value": 61.5, "params": {"alpha": 12.0}}
+    summary = {"study": "pse-wide", "trials": {"complete": 4}, "best": best}
+    summary["preset_trial"] = {"number": 0, "value": 55.0, "params": {"alpha": 10.0}}
+    (study / "best.json").write_text(json.dumps(summary))
+    (study / "README.md").write_text("# the study\n")
+    out = tmp_path / "results" / "README.md"
+    assert cli.main(["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]) == 0
+    page = out.read_text()
+    assert "| PSEs | wide | 2 | 21.5 (0.7) |" in page  # the trial's seeds are not counted
+    assert (
+        "- [jumping/tuning/README.md](jumping/tuning/README.md) (pse-wide, 4 completed trials): "
+        "best trial 3 61.5 % of validation tasks (alpha 12); the preset's own values (trial 0) "
+        "55.0 %"
+    ) in page

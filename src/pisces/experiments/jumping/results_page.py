@@ -72,10 +72,30 @@ def _fmt(x: float, digits: int = 1) -> str:
     return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
 
+def tuning_studies(dirs: Iterable[str | Path]) -> list[Path]:
+    """The folders of ``pisces tune`` studies (those holding ``study.db``) under ``dirs``."""
+    return sorted({p.parent for d in dirs for p in Path(d).rglob("study.db")})
+
+
+def page_records(dirs: Iterable[str | Path]) -> list[dict[str, Any]]:
+    """The records under ``dirs`` (recursively, each file once), without the trials of tuning
+    studies: those are short runs on the validation split, summarised by their study."""
+    dirs = [Path(d) for d in dirs]
+    studies = tuning_studies(dirs)
+    folders: list[Path] = []
+    for d in dirs:
+        if not d.is_dir():
+            raise FileNotFoundError(f"{d}: no such folder")
+        for folder in sorted({p.parent for p in d.rglob(SEED_GLOB)}):
+            if not any(folder.is_relative_to(s) for s in studies) and folder not in folders:
+                folders.append(folder)
+    return load_records(folders, SEED_GLOB, by_seed=True)
+
+
 def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
-    """The cells of every table from the records under ``dirs``, and one line per folder of
-    runs off the protocol."""
-    records = load_records(list(dirs), SEED_GLOB, recursive=True, by_seed=True)
+    """The cells of every table from the records under ``dirs`` (:func:`page_records`), and
+    one line per folder of runs off the protocol."""
+    records = page_records(dirs)
     scores: dict[tuple[str, str, str], list[float]] = {}
     off: dict[str, int] = {}
     for r in records:
@@ -213,11 +233,34 @@ def plot_majority_map(records: list[dict[str, Any]], title: str, path: Path) -> 
     figures.plt.close(fig)
 
 
+def _study_line(study: Path, rel: Any) -> str:
+    """One line on a tuning study: its best trial against the preset's (from ``best.json``)."""
+    import json
+
+    link = study / "README.md"
+    name = f"[{rel(link)}]({rel(link)})" if link.exists() else f"`{rel(study)}`"
+    try:
+        summary = json.loads((study / "best.json").read_text())
+    except (OSError, ValueError):
+        return f"{name}: no best.json yet"
+    best, preset = summary.get("best") or {}, summary.get("preset_trial") or {}
+    done = (summary.get("trials") or {}).get("complete", 0)
+    line = f"{name} ({summary.get('study', '?')}, {done} completed trials)"
+    if best:
+        params = ", ".join(f"{k} {v:.3g}" for k, v in best.get("params", {}).items())
+        line += (
+            f": best trial {best['number']} {best['value']:.1f} % of validation tasks ({params})"
+        )
+    if preset:
+        line += f"; the preset's own values (trial {preset['number']}) {preset['value']:.1f} %"
+    return line
+
+
 def render(dirs: list[Path], out: Path, *, seed: int, reps: int) -> str:
     """The page's Markdown (and its figures, written into ``out.parent / 'jumping' /
     'figures'``)."""
     cells, notes = collect(dirs)
-    records = load_records(dirs, SEED_GLOB, recursive=True, by_seed=True)
+    records = page_records(dirs)
     fig_dir = out.parent / "jumping" / "figures"
     rel = lambda p: p.relative_to(out.parent).as_posix()  # noqa: E731
     parts = [
@@ -280,6 +323,12 @@ def render(dirs: list[Path], out: Path, *, seed: int, reps: int) -> str:
     extra = sorted(p for p in out.parent.glob("jumping/figure*/*.png") if p.parent != fig_dir)
     if extra:
         parts += ["Other figures: " + ", ".join(f"[{rel(p)}]({rel(p)})" for p in extra), ""]
+    studies = tuning_studies(dirs)
+    if studies:
+        parts += ["## Tuning studies (`pisces tune`, validation tasks)", ""]
+        for study in studies:
+            parts.append(f"- {_study_line(study, rel)}")
+        parts.append("")
     if notes:
         parts += ["## Runs off the protocol (not in the tables)", ""]
         parts += [f"- {n}" for n in notes] + [""]
