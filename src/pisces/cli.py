@@ -58,6 +58,10 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
             "pisces.experiments.jumping.report:configure_report",
             "aggregate per-seed results beside the paper's Table 1 (Markdown)",
         ),
+        "compare": (
+            "pisces.experiments.jumping.compare:configure",
+            "the same presets run two ways (e.g. fp32 vs bf16): per seed, CI, two-sample tests",
+        ),
         "bisim-transfer": (
             "pisces.experiments.jumping.bisim_transfer:configure",
             "Table 1's bisimulation-transfer baseline (tabular, no learning) per seed",

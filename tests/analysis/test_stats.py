@@ -8,6 +8,7 @@ from rliable import metrics as rly_metrics
 
 from pisces.analysis.stats import (
     aggregate,
+    compare_cells,
     iqm,
     iqm_rows,
     markdown_table,
@@ -155,3 +156,64 @@ def test_markdown_escapes_pipes_and_rejects_bad_keys():
     assert "a\\|b" in markdown_table({("a|b", "c"): s})
     with pytest.raises(ValueError, match=r"\(row, column\)"):
         markdown_table({"flat": s})  # type: ignore[dict-item]
+
+
+# --------------------------------------------------------------------------- two samples
+
+
+def test_compare_cells_welch_and_mann_whitney_by_hand():
+    a, b = np.array([1.0, 2.0, 3.0, 4.0]), np.array([5.0, 6.5, 7.0, 9.0])
+    d = compare_cells(a, b, reps=REPS)
+    assert d.diff == pytest.approx(b.mean() - a.mean())
+    va, vb = a.var(ddof=1) / 4, b.var(ddof=1) / 4
+    t = (b.mean() - a.mean()) / np.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / 3 + vb**2 / 3)  # Welch-Satterthwaite
+    from scipy.stats import norm
+    from scipy.stats import t as student
+
+    assert d.welch_p == pytest.approx(2 * student.sf(abs(t), df), rel=1e-10)
+    # complete separation of 4 vs 4: the exact two-sided U-test p is 2 / C(8, 4)
+    assert d.mannwhitney_p == pytest.approx(2 / 70)
+    assert d.detectable == pytest.approx((norm.ppf(0.975) + norm.ppf(0.8)) * np.sqrt(va + vb))
+    assert d.n_paired == 0 and np.isnan(d.paired_diff) and np.isnan(d.wilcoxon_p)
+
+
+def test_compare_cells_bootstrap_is_the_two_sample_percentile_interval():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(10, 2, 7), rng.normal(11, 3, 5)
+    d = compare_cells(a, b, reps=500, seed=9)
+    # reference: base resampled first, then other, from one RandomState(seed)
+    rs = np.random.RandomState(9)
+    ia = rs.randint(0, 7, size=(500, 7))
+    ib = rs.randint(0, 5, size=(500, 5))
+    ref = b[ib].mean(axis=1) - a[ia].mean(axis=1)
+    assert d.diff_ci == pytest.approx(tuple(np.percentile(ref, [2.5, 97.5])), abs=1e-12)
+    assert d.diff_ci[0] <= d.diff <= d.diff_ci[1]
+    assert compare_cells(a, b, reps=500, seed=9) == d
+    assert compare_cells(a, b, reps=500, seed=10).diff_ci != d.diff_ci
+    far = compare_cells(a, a + 50.0, reps=REPS)
+    assert far.diff_ci[0] > 0 and far.welch_p < 1e-6
+
+
+def test_compare_cells_pairs_the_common_seeds():
+    a = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    b = [11.0, 22.0, 33.0, 44.0, 55.0]
+    d = compare_cells(a, b, base_seeds=[1, 2, 3, 4, 5, 6], other_seeds=[1, 2, 3, 4, 5], reps=REPS)
+    assert d.n_paired == 5
+    assert d.paired_diff == pytest.approx(np.mean([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert d.paired_ci[0] <= d.paired_diff <= d.paired_ci[1]
+    # five positive differences: the exact two-sided signed-rank p is 2 / 2^5
+    assert d.wilcoxon_p == pytest.approx(2 / 32)
+    # the two-sample side ignores the pairing: seed 6 counts there
+    assert d.n_base == 6 and d.diff == pytest.approx(np.mean(b) - np.mean(a))
+    same = compare_cells(a, a, base_seeds=range(1, 7), other_seeds=range(1, 7), reps=REPS)
+    assert same.diff == 0.0 and same.paired_diff == 0.0 and same.wilcoxon_p == 1.0
+
+
+def test_compare_cells_errors_name_the_side():
+    with pytest.raises(ValueError, match="base: needs at least 2 scores"):
+        compare_cells([1.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="other: NaN"):
+        compare_cells([1.0, 2.0], [1.0, float("nan")])
+    with pytest.raises(ValueError, match="other: 3 seeds for 2 scores"):
+        compare_cells([1.0, 2.0], [1.0, 2.0], base_seeds=[1, 2], other_seeds=[1, 2, 3])

@@ -294,3 +294,137 @@ def markdown_table(
                 cells.append(missing if p is None else _format_paper(p, digits))
         lines.append("| " + " | ".join(_cell_text(x) for x in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- two samples
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Two cells of per-seed scores compared: ``other − base``.
+
+    ``diff`` is ``mean(other) − mean(base)`` and ``diff_ci`` its percentile bootstrap CI with
+    each side resampled on its own (the two-sample bootstrap: no pairing assumed). When the
+    two sides hold the same seeds, ``paired_*`` is the mean of the per-seed differences, its
+    bootstrap CI (seeds resampled) and the Wilcoxon signed-rank p; otherwise NaN.
+
+    ``welch_p``: Welch's unequal-variance t-test, two-sided. ``mannwhitney_p``: the
+    Mann–Whitney U test, two-sided (exact for small samples without ties, as SciPy chooses).
+    ``detectable``: the smallest true difference a two-sided α = 0.05 test detects with 80 %
+    power at these sample sizes and spreads, by the normal approximation
+    ``(z_0.975 + z_0.8) · sqrt(s_b²/n_b + s_o²/n_o)``: what the comparison is able to see.
+    """
+
+    n_base: int
+    n_other: int
+    mean_base: float
+    mean_other: float
+    std_base: float
+    std_other: float
+    diff: float
+    diff_ci: tuple[float, float]
+    welch_p: float
+    mannwhitney_p: float
+    detectable: float
+    n_paired: int
+    paired_diff: float
+    paired_ci: tuple[float, float]
+    wilcoxon_p: float
+    confidence: float
+    reps: int
+    seed: int
+
+
+def _bootstrap_means(x: np.ndarray, reps: int, rs: np.random.RandomState) -> np.ndarray:
+    """``reps`` bootstrap means of the 1-D ``x`` (resampled with replacement), in chunks."""
+    out = np.empty(reps)
+    n = x.shape[0]
+    for start in range(0, reps, _CHUNK):
+        r = min(_CHUNK, reps - start)
+        out[start : start + r] = x[rs.randint(0, n, size=(r, n))].mean(axis=1)
+    return out
+
+
+def compare_cells(
+    base: ArrayLike,
+    other: ArrayLike,
+    *,
+    base_seeds: Sequence[int] | None = None,
+    other_seeds: Sequence[int] | None = None,
+    seed: int = 0,
+    reps: int = DEFAULT_REPS,
+    confidence: float = 0.95,
+) -> Difference:
+    """Compare two 1-D cells of per-seed scores (e.g. fp32 vs bf16 runs of one preset).
+
+    Args:
+        base, other: per-seed scores, at least 2 on each side (a spread is needed).
+        base_seeds, other_seeds: the seed of each score; where both are given, the seeds
+            present on both sides are also compared paired.
+        seed: seeds the bootstrap RNG (a private ``RandomState``; the base side is resampled
+            first, then the other, then the pairs).
+        reps: bootstrap replications; confidence: coverage of the intervals.
+
+    Raises:
+        ValueError: naming the side that is empty, has NaN/inf, has fewer than 2 scores, or
+            whose seeds do not match its scores in number.
+    """
+    from scipy import stats as sps
+
+    a = _as_scores(base, "base", ndim=1)
+    b = _as_scores(other, "other", ndim=1)
+    for name, x in (("base", a), ("other", b)):
+        if x.shape[0] < 2:
+            raise ValueError(f"{name}: needs at least 2 scores to compare, got {x.shape[0]}")
+    for name, x, s in (("base", a, base_seeds), ("other", b, other_seeds)):
+        if s is not None and len(s) != x.shape[0]:
+            raise ValueError(f"{name}: {len(s)} seeds for {x.shape[0]} scores")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if reps < 1:
+        raise ValueError(f"reps must be >= 1, got {reps}")
+    q = 100 * (1.0 - confidence) / 2
+    rs = np.random.RandomState(seed)
+    boot = -_bootstrap_means(a, reps, rs)
+    boot += _bootstrap_means(b, reps, rs)
+    lo, hi = np.percentile(boot, [q, 100 - q])
+    sa, sb = float(np.std(a, ddof=1)), float(np.std(b, ddof=1))
+    se = math.sqrt(sa**2 / a.shape[0] + sb**2 / b.shape[0])
+    detectable = (sps.norm.ppf(0.975) + sps.norm.ppf(0.8)) * se
+    if se == 0.0:
+        welch = 1.0 if a.mean() == b.mean() else 0.0
+    else:
+        welch = float(sps.ttest_ind(b, a, equal_var=False).pvalue)
+    mw = float(sps.mannwhitneyu(b, a, alternative="two-sided").pvalue)
+    n_paired, pdiff, pci, wil = 0, math.nan, (math.nan, math.nan), math.nan
+    if base_seeds is not None and other_seeds is not None:
+        ia = {int(s): i for i, s in enumerate(base_seeds)}
+        ib = {int(s): i for i, s in enumerate(other_seeds)}
+        common = sorted(set(ia) & set(ib))
+        if common:
+            d = np.array([b[ib[s]] - a[ia[s]] for s in common])
+            n_paired, pdiff = len(common), float(d.mean())
+            if n_paired >= 2:
+                plo, phi = np.percentile(_bootstrap_means(d, reps, rs), [q, 100 - q])
+                pci = (float(plo), float(phi))
+                wil = 1.0 if not np.any(d) else float(sps.wilcoxon(d).pvalue)
+    return Difference(
+        n_base=a.shape[0],
+        n_other=b.shape[0],
+        mean_base=float(a.mean()),
+        mean_other=float(b.mean()),
+        std_base=sa,
+        std_other=sb,
+        diff=float(b.mean() - a.mean()),
+        diff_ci=(float(lo), float(hi)),
+        welch_p=welch,
+        mannwhitney_p=mw,
+        detectable=float(detectable),
+        n_paired=n_paired,
+        paired_diff=pdiff,
+        paired_ci=pci,
+        wilcoxon_p=wil,
+        confidence=confidence,
+        reps=reps,
+        seed=seed,
+    )

@@ -1,0 +1,217 @@
+"""``pisces jumping compare BASE OTHER``: the same presets run two ways, seed by seed.
+
+::
+
+    pisces jumping compare results/jumping/pse-wide results/jumping/pse-wide-bf16 \\
+        --out results/jumping/precision.md
+
+reads the ``seed-*.json`` of the two folders, matches their cells by (preset, grid, colors)
+and, per cell, prints the per-seed % of test tasks solved of each side, the config fields in
+which the sides differ (e.g. ``amp_bf16 False → True``), what each side ran on (precision,
+CPU, torch build, as recorded), and :func:`pisces.analysis.stats.compare_cells`: the
+difference of means ``other − base`` with its 95 % two-sample bootstrap CI, Welch's t-test,
+the Mann–Whitney U test, the same seeds paired (mean difference, CI, Wilcoxon), and the
+smallest difference the comparison could detect (80 % power, α = 0.05). The verdict line says
+what the evidence excludes and what it cannot, in those numbers.
+
+The score of a seed is the one Table 1 reports: % of test tasks solved at the final epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pisces.argtypes import nonnegative_int, positive_int
+from pisces.experiments import configs
+from pisces.experiments.jumping.config import EXECUTION_FIELDS, JumpingConfig
+from pisces.experiments.jumping.records import SEED_GLOB
+from pisces.experiments.runs import CorruptResult, load_records
+
+#: what a record says it ran on (absent from records older than the stamp: "not recorded").
+STAMPS = (("precision", "precision"), ("cpu", "CPU"), ("torch", "torch"))
+
+Cell = tuple[str, str, bool]
+
+
+def _cells(records: Sequence[dict]) -> dict[Cell, dict[int, dict]]:
+    out: dict[Cell, dict[int, dict]] = {}
+    for r in records:
+        key = (str(r["preset"]), str(r["grid"]), bool(r.get("colors", False)))
+        seed = int(r["seed"])
+        if seed in out.setdefault(key, {}):
+            raise ValueError(f"{key[0]}/{key[1]}: seed {seed} appears twice on one side")
+        out[key][seed] = r
+    return out
+
+
+def _stamp(r: dict, field: str) -> str:
+    if field in r:
+        return str(r[field])
+    if field == "precision" and "config" in r:  # older records: the config says it
+        return ("bf16" if r["config"].get("amp_bf16") else "fp32") + " (from the config)"
+    return "not recorded"
+
+
+def _stamps(records: Sequence[dict]) -> str:
+    parts = []
+    for field, label in STAMPS:
+        values = sorted({_stamp(r, field) for r in records})
+        parts.append(f"{label} {', '.join(values)}")
+    return "; ".join(parts)
+
+
+def _changed(base: Sequence[dict], other: Sequence[dict]) -> str:
+    """The config fields (execution fields aside) where the two sides differ, or say that a
+    side is itself not one configuration."""
+
+    def one(side: Sequence[dict], name: str) -> dict[str, Any]:
+        cfgs = [configs.comparable(JumpingConfig, r["config"], EXECUTION_FIELDS) for r in side]
+        ignore = {"seed"}
+        first = {k: v for k, v in cfgs[0].items() if k not in ignore}
+        for c in cfgs[1:]:
+            if {k: v for k, v in c.items() if k not in ignore} != first:
+                raise ValueError(f"{name}: the seeds of one cell ran different configurations")
+        return first
+
+    a, b = one(base, "base"), one(other, "other")
+    keys = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
+    return ", ".join(f"{k} {a.get(k)} → {b.get(k)}" for k in keys) or "(same configuration)"
+
+
+def _f(x: float, digits: int = 1, sign: bool = False) -> str:
+    if not math.isfinite(x):
+        return "–"
+    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+
+
+def _p(p: float) -> str:
+    return "–" if not math.isfinite(p) else f"{p:.3f}"
+
+
+def verdict(d: Any) -> str:
+    """One paragraph: whether the sides are distinguishable at this n, and what the CI and the
+    detectable difference say can and cannot be excluded."""
+    lo, hi = d.diff_ci
+    pooled = math.sqrt((d.std_base**2 + d.std_other**2) / 2)
+    inside = lo <= 0.0 <= hi
+    rejects = [p < 0.05 for p in (d.welch_p, d.mannwhitney_p)]
+    n = f"n = {d.n_base} + {d.n_other}"
+    tests = f"Welch p = {_p(d.welch_p)}, Mann–Whitney p = {_p(d.mannwhitney_p)}"
+    if inside and not any(rejects):
+        head = f"**Indistinguishable at {n}**: the 95 % CI of the difference contains 0; {tests}."
+    elif not inside and all(rejects):
+        head = f"**Distinguishable at {n}**: the 95 % CI of the difference excludes 0; {tests}."
+    else:
+        head = (
+            f"**Mixed evidence at {n}**: the 95 % CI "
+            + ("contains" if inside else "excludes")
+            + f" 0; {tests}."
+        )
+    ratio = d.detectable / pooled if pooled > 0 else math.nan
+    return (
+        f"{head} The data exclude (at 95 %) a difference of means below {_f(lo, sign=True)} "
+        f"or above {_f(hi, sign=True)} points; a true difference of {_f(d.detectable)} points "
+        f"({_f(ratio, 2)} between-seed std) would be found with 80 % power, so smaller ones "
+        "cannot be ruled out at this n."
+    )
+
+
+def compare_folders(
+    base: Sequence[dict], other: Sequence[dict], *, seed: int = 0, reps: int = 50_000
+) -> str:
+    """Markdown: every (preset, grid, colors) cell present on both sides, compared."""
+    from pisces.analysis.stats import compare_cells
+
+    a, b = _cells(base), _cells(other)
+    keys = sorted(set(a) & set(b))
+    if not keys:
+        have = sorted({f"{k[0]}/{k[1]}" for k in a}), sorted({f"{k[0]}/{k[1]}" for k in b})
+        raise ValueError(f"no preset/grid cell on both sides (base: {have[0]}; other: {have[1]})")
+    out: list[str] = []
+    for key in keys:
+        sa, sb = a[key], b[key]
+        title = f"{key[0]}, {key[1]} grid" + (", colored obstacles" if key[2] else "")
+        seeds = sorted({*sa, *sb})
+        lines = [
+            f"## {title}",
+            "",
+            f"- change: {_changed(list(sa.values()), list(sb.values()))}",
+            f"- base ran on: {_stamps(list(sa.values()))}",
+            f"- other ran on: {_stamps(list(sb.values()))}",
+            "",
+            "| seed | base | other | other − base |",
+            "|---|---|---|---|",
+        ]
+        for s in seeds:
+            x = float(sa[s]["test_solved_pct"]) if s in sa else math.nan
+            y = float(sb[s]["test_solved_pct"]) if s in sb else math.nan
+            lines.append(f"| {s} | {_f(x)} | {_f(y)} | {_f(y - x, sign=True)} |")
+        xs = [float(sa[s]["test_solved_pct"]) for s in sorted(sa)]
+        ys = [float(sb[s]["test_solved_pct"]) for s in sorted(sb)]
+        if len(xs) < 2 or len(ys) < 2:
+            lines += ["", f"(fewer than 2 seeds on a side: {len(xs)} base, {len(ys)} other)"]
+            out.append("\n".join(lines))
+            continue
+        d = compare_cells(
+            xs, ys, base_seeds=sorted(sa), other_seeds=sorted(sb), seed=seed, reps=reps
+        )
+        lines += [
+            f"| mean (std) | {_f(d.mean_base)} ({_f(d.std_base)}) "
+            f"| {_f(d.mean_other)} ({_f(d.std_other)}) | {_f(d.diff, sign=True)} |",
+            "",
+            f"- difference of means (other − base): **{_f(d.diff, sign=True)}** points, 95 % CI "
+            f"[{_f(d.diff_ci[0], sign=True)}, {_f(d.diff_ci[1], sign=True)}] (two-sample "
+            f"bootstrap, {reps} reps, seed {seed})",
+            f"- Welch's t-test p = {_p(d.welch_p)}; Mann–Whitney U p = {_p(d.mannwhitney_p)} "
+            "(two-sided)",
+            f"- paired over the {d.n_paired} seeds on both sides: "
+            f"{_f(d.paired_diff, sign=True)} [{_f(d.paired_ci[0], sign=True)}, "
+            f"{_f(d.paired_ci[1], sign=True)}], Wilcoxon signed-rank p = {_p(d.wilcoxon_p)}",
+            "",
+            verdict(d),
+        ]
+        out.append("\n".join(lines))
+    head = (
+        "% of test tasks solved at the final epoch, per seed; base and other as given on the "
+        "command line.\n\n"
+    )
+    return head + "\n\n".join(out) + "\n"
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    """``pisces jumping compare``: print (and with ``--out`` write) the comparison."""
+    name = "pisces jumping compare"
+    try:
+        if args.out is not None:
+            out = Path(args.out)
+            if out.is_dir():
+                raise ValueError(f"--out {out}: is a folder, not a file")
+            if not out.parent.is_dir():
+                raise ValueError(f"--out {out}: no such folder {out.parent}")
+        base = load_records([args.base], SEED_GLOB, by_seed=True, require=True)
+        other = load_records([args.other], SEED_GLOB, by_seed=True, require=True)
+        text = compare_folders(base, other, seed=args.bootstrap_seed, reps=args.reps)
+    except (FileNotFoundError, CorruptResult, ValueError) as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
+    print(text, end="")
+    if args.out is not None:
+        Path(args.out).write_text(text)
+    return 0
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``pisces jumping compare``."""
+    parser.add_argument("base", help="folder of seed-*.json (e.g. the fp32 runs)")
+    parser.add_argument("other", help="folder of the same presets run another way (e.g. bf16)")
+    parser.add_argument("--out", default=None, help="also write the Markdown here")
+    parser.add_argument("--reps", type=positive_int, default=50_000, help="bootstrap replications")
+    parser.add_argument(
+        "--bootstrap-seed", type=nonnegative_int, default=0, help="bootstrap RNG seed"
+    )
+    parser.set_defaults(func=compare_command)

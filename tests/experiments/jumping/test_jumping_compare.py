@@ -1,0 +1,84 @@
+"""``pisces jumping compare``: cells matched across two folders, per-seed rows, the config
+change and the run stamps named, the statistics those of ``compare_cells``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pisces import cli
+from pisces.analysis.stats import compare_cells
+from pisces.experiments.jumping.config import make_config
+
+
+def _record(folder, preset, seed, pct, *, stamp=True, **overrides):
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = make_config(preset, **overrides)
+    record = {
+        "preset": preset, "grid": "wide", "seed": seed, "epochs": cfg.epochs,
+        "test_solved_pct": pct, "config": cfg.to_dict(), "torch": "2.13.0+cpu",
+    }  # fmt: skip
+    if stamp:
+        record |= {"cpu": "Test CPU (avx512_bf16)", "precision": "bf16" if cfg.amp_bf16 else "fp32"}
+    (folder / f"seed-{seed:03d}.json").write_text(json.dumps(record))
+
+
+def test_compare_names_the_change_and_matches_compare_cells(tmp_path, capsys):
+    base, other = tmp_path / "fp32", tmp_path / "bf16"
+    fp32 = {1: 19.0, 2: 21.5, 3: 17.0, 4: 18.0}
+    bf16 = {1: 22.0, 2: 20.0, 3: 25.5}
+    for s, pct in fp32.items():
+        _record(base, "pse", s, pct, stamp=s > 2)  # seeds 1-2: records older than the stamps
+    for s, pct in bf16.items():
+        _record(other, "pse", s, pct, amp_bf16=True)
+    _record(other, "randconv", 7, 80.0)  # a cell on one side only: not compared
+    out = tmp_path / "cmp.md"
+    assert (
+        cli.main(["jumping", "compare", str(base), str(other), "--reps", "800", "--out", str(out)])
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert out.read_text() == text
+    assert "## pse, wide grid" in text and "randconv" not in text
+    assert "- change: amp_bf16 False → True" in text
+    assert "precision fp32, fp32 (from the config)" in text
+    assert "CPU Test CPU (avx512_bf16), not recorded" in text
+    assert "| 2 | 21.5 | 20.0 | -1.5 |" in text and "| 4 | 18.0 | – | – |" in text
+    d = compare_cells(
+        list(fp32.values()), list(bf16.values()), base_seeds=[1, 2, 3, 4],
+        other_seeds=[1, 2, 3], reps=800,
+    )  # fmt: skip
+    assert f"**{d.diff:+.1f}** points, 95 % CI [{d.diff_ci[0]:+.1f}, {d.diff_ci[1]:+.1f}]" in text
+    assert f"Welch's t-test p = {d.welch_p:.3f}" in text
+    assert f"paired over the 3 seeds on both sides: {d.paired_diff:+.1f}" in text
+    assert "at n = 4 + 3" in text and "80 % power" in text
+
+
+def test_compare_of_a_folder_with_itself_is_indistinguishable(tmp_path, capsys):
+    for s, pct in ((1, 30.0), (2, 35.0), (3, 28.0)):
+        _record(tmp_path / "a", "pse", s, pct)
+    assert (
+        cli.main(["jumping", "compare", str(tmp_path / "a"), str(tmp_path / "a"), "--reps", "200"])
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "(same configuration)" in text and "**Indistinguishable at n = 3 + 3**" in text
+    assert "Wilcoxon signed-rank p = 1.000" in text
+
+
+@pytest.mark.parametrize("case", ["mixed", "disjoint"])
+def test_compare_bad_cells_are_one_line_errors(tmp_path, capsys, case):
+    _record(tmp_path / "a", "pse", 1, 20.0)
+    _record(tmp_path / "a", "pse", 2, 21.0, alpha=5.0 if case == "mixed" else 10.0)
+    _record(tmp_path / "b", "pse" if case == "mixed" else "randconv", 1, 20.0)
+    _record(tmp_path / "b", "pse" if case == "mixed" else "randconv", 2, 22.0)
+    assert cli.main(["jumping", "compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    want = (
+        "base: the seeds of one cell ran different configurations"
+        if case == "mixed"
+        else ("no preset/grid cell on both sides (base: ['pse/wide']; other: ['randconv/wide'])")
+    )
+    assert want in err
