@@ -151,6 +151,9 @@ def jumping_epoch_logger(
         for record in trainer.evals[state["evals"] :]:
             for name, value in _numeric(record.counts).items():
                 put(f"eval/{name}", value, record.step)
+            for name, value in getattr(record, "alignment", {}).items():
+                if isinstance(value, int | float):
+                    put(f"eval/{name}", float(value), record.step)
             put("eval/seconds", record.seconds, record.step)
         state["evals"] = len(trainer.evals)
         put("train/learning_rate", trainer.learning_rate(trainer.epoch - 1), trainer.step)

@@ -148,6 +148,7 @@ def test_red_and_green_rules_agree_with_closed_loop_rollouts(trainer):
     policy = ScriptedRGBPolicy(torch.from_numpy(np.stack([red, green])))
     scripted = copy.copy(trainer)
     scripted.net = policy  # type: ignore[assignment]
+    scripted.alignment_scores = dict  # type: ignore[method-assign]  # a script embeds nothing
     record = scripted.evaluate()
 
     p = ALL_TASKS[:, 0]

@@ -112,6 +112,7 @@ def test_evaluation_rule_agrees_with_closed_loop_rollouts():
     policy = ScriptedPolicy(torch.from_numpy(np.stack([jump_at, early], axis=-1)))
     trainer = JumpingTrainer(make_config("dropout-l2", "wide", epochs=1), 0)
     trainer.net = policy  # type: ignore[assignment]
+    trainer.alignment_scores = dict  # type: ignore[method-assign]  # a script embeds nothing
     solved = trainer.evaluate().solved
 
     params = make_params(ALL_TASKS[:, 0], ALL_TASKS[:, 1])
@@ -162,3 +163,47 @@ def test_learning_rate_decays_per_epoch():
     trainer.train_epoch()
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(7e-3 * 0.999)
     assert trainer.step == 8
+
+
+def test_every_evaluation_records_figure3_alignment_and_changes_nothing_else(monkeypatch):
+    from pisces.experiments.jumping.embeddings import (
+        DEFAULT_TASKS,
+        alignment_scores,
+        compute_layers,
+        steps_to_jump,
+    )
+
+    cfg = make_config("randconv-pse", "wide", epochs=2, eval_every=1, log_every=2)
+    scored = JumpingTrainer(cfg, 3)
+    scored.run()
+    curve = scored.result()["eval_curve"]
+    assert [e["epoch"] for e in curve] == [1, 2]
+    assert scored.net.training  # the mode the scoring found is restored
+    # the last entry is the score of the trained network, computed independently
+    tasks = np.array(DEFAULT_TASKS)
+    layers = compute_layers(scored.net, cfg, tasks)
+    for layer in ("representation", "projection"):
+        want = alignment_scores(layers[layer], steps_to_jump(tasks))
+        assert curve[-1][f"alignment_score_{layer}"] == want["alignment"]
+        assert curve[-1][f"phase_agreement_{layer}"] == want["phase_agreement"]
+        assert curve[-1][f"zero_states_{layer}"] == want["zero_vectors"]
+        flat = layers[layer].reshape(224, -1)
+        dead = sum(not flat[:, u].any() for u in range(flat.shape[1]))
+        assert curve[-1][f"dead_units_{layer}"] == dead
+        assert 0.0 <= curve[0][f"alignment_score_{layer}"] <= 1.0
+    # the same run without the scoring: bit-identical training and evaluations
+    monkeypatch.setattr(JumpingTrainer, "alignment_scores", lambda self: {})
+    plain = JumpingTrainer(cfg, 3)
+    plain.run()
+    assert plain.loss_log == scored.loss_log
+    for a, b in zip(plain.net.parameters(), scored.net.parameters(), strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(plain.evals, scored.evals, strict=True):
+        np.testing.assert_array_equal(a.solved, b.solved)
+    # a mid-run checkpoint written before the scores existed still loads
+    state = scored.state_dict()
+    for e in state["evals"]:
+        del e["alignment"]
+    again = JumpingTrainer(cfg, 3)
+    again.load_state_dict(state)
+    assert [e.alignment for e in again.evals] == [{}, {}]

@@ -11,7 +11,12 @@ non-finite value raises :class:`NonFiniteLossError` naming the first bad step.
 
 Evaluation (spec §7): greedy actions on the 56 stored optimal states of each of the 286
 tasks (softmax averaged over ``eval_mc_passes`` RandConv draws, one per task and pass),
-scored by :func:`pisces.envs.jumping.solved_from_actions`.
+scored by :func:`pisces.envs.jumping.solved_from_actions`. Every evaluation also records
+Figure 3's cross-task **alignment score** of both layers (representation, projection) on its
+four training tasks, with the layers' dead units and all-zero states
+(:meth:`JumpingTrainer.alignment_scores`): how far the embedding has aligned states by their
+distance to the obstacle, and whether it has collapsed, seen over the whole run. It draws no random
+number and leaves the network's mode as it was, so it changes nothing else of a run.
 
 Randomness: three generators derived from the run seed
 (:class:`~pisces.experiments.seeds.SeedStreams`): initialisation (CPU, so CPU and CUDA runs
@@ -56,7 +61,8 @@ class NonFiniteLossError(FloatingPointError):
 class EvalRecord:
     """One evaluation. ``solved``: (286,) bool of the headline color (white, or red);
     ``by_color``: color → (286,) bool for every color of the run; ``counts``:
-    :func:`color_counts`."""
+    :func:`color_counts`; ``alignment``: :meth:`JumpingTrainer.alignment_scores` (empty in
+    the evaluations of a mid-run checkpoint older than it)."""
 
     epoch: int
     step: int
@@ -64,6 +70,7 @@ class EvalRecord:
     counts: dict[str, Any]
     seconds: float
     by_color: dict[str, np.ndarray] = field(default_factory=dict)
+    alignment: dict[str, float | None] = field(default_factory=dict)
 
 
 class JumpingTrainer:
@@ -112,6 +119,7 @@ class JumpingTrainer:
         self.loss_log: list[dict[str, float]] = []
         self.evals: list[EvalRecord] = []
         self.train_seconds = 0.0
+        self._alignment_tasks: np.ndarray | None = None
 
     def learning_rate(self, epoch: int) -> float:
         """lr at (0-based) ``epoch``: ``lr₀ · decay^epoch``."""
@@ -181,6 +189,7 @@ class JumpingTrainer:
             color: solved_from_actions(actions_np[c], ALL_TASKS[:, 0], color)
             for c, color in enumerate(colors)
         }
+        alignment = self.alignment_scores()
         record = EvalRecord(
             epoch=self.epoch,
             step=self.step,
@@ -188,9 +197,49 @@ class JumpingTrainer:
             counts=color_counts(by_color, self.data.split),
             seconds=time.perf_counter() - start,
             by_color=by_color,
+            alignment=alignment,
         )
         self.evals.append(record)
         return record
+
+    def alignment_scores(self) -> dict[str, float | None]:
+        """Figure 3's alignment score now: ``alignment_score_<layer>``,
+        ``phase_agreement_<layer>``, ``zero_states_<layer>`` (how many of the 224 states embed
+        as the zero vector: cosine similarity is 0 to everything there) and
+        ``dead_units_<layer>`` (units that are 0 on all 224 states) for ``layer`` in
+        (representation, projection), from
+        :func:`pisces.experiments.jumping.embeddings.alignment_scores` on the 56 optimal states
+        of :data:`~pisces.experiments.jumping.embeddings.DEFAULT_TASKS` (obstacle 25, 30, 35,
+        40 at floor 15; red obstacles for a colored run), RandConv off, in fp32, no gradient.
+
+        The fraction of cross-task queries (states at or before the jump) whose cosine nearest
+        neighbour in the other task is at the same distance to the obstacle: 1 = aligned as
+        the PSM asks, chance 1/56, 0 = aligned by time index. The network's train/eval mode is
+        restored and no generator is touched, so training continues unchanged.
+        """
+        from pisces.experiments.jumping.embeddings import (
+            DEFAULT_TASKS,
+            alignment_scores,
+            compute_layers,
+            steps_to_jump,
+        )
+
+        if self._alignment_tasks is None:
+            self._alignment_tasks = np.array(DEFAULT_TASKS)
+        was_training = self.net.training
+        try:
+            layers = compute_layers(self.net, self.cfg, self._alignment_tasks)
+        finally:
+            self.net.train(was_training)
+        k = steps_to_jump(self._alignment_tasks)
+        out: dict[str, float | None] = {}
+        for layer, emb in layers.items():
+            scores = alignment_scores(emb, k)
+            out[f"alignment_score_{layer}"] = scores["alignment"]
+            out[f"phase_agreement_{layer}"] = scores["phase_agreement"]
+            out[f"zero_states_{layer}"] = scores["zero_vectors"]
+            out[f"dead_units_{layer}"] = int((emb.reshape(-1, emb.shape[-1]) == 0).all(0).sum())
+        return out
 
     def should_evaluate(self) -> bool:
         every = self.cfg.eval_every
@@ -270,7 +319,9 @@ class JumpingTrainer:
             "final": final.counts,
             "solved": final.solved.astype(int).tolist(),
             "split": self.data.split.tolist(),
-            "eval_curve": [{"epoch": e.epoch, "step": e.step, **e.counts} for e in self.evals],
+            "eval_curve": [
+                {"epoch": e.epoch, "step": e.step, **e.counts, **e.alignment} for e in self.evals
+            ],
             "loss_curve": self.loss_log,
             "train_seconds": self.train_seconds,
             "eval_seconds": sum(e.seconds for e in self.evals),
