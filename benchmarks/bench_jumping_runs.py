@@ -7,8 +7,12 @@ seed). These are *measured* times of real runs, taken on a shared 2-core machine
 one core; the other core ran a second lane, sometimes more), so they are upper bounds on idle
 times; the idle per-step figures are in ``bench_jumping_train.md``.
 
-Usage: ``.venv/bin/python benchmarks/bench_jumping_runs.py [DIR ...]`` (default
-``results/jumping/*-wide``); prints, and with ``--out FILE`` writes the table there.
+Rows are split by what the records say they ran on (CPU stamp and precision; records older
+than the stamps say "not recorded"), since the machines differ several-fold; the evaluation
+column is the share of a run's wall time spent evaluating (``eval_seconds / wall_seconds``).
+
+Usage: ``.venv/bin/python benchmarks/bench_jumping_runs.py [DIR ...]`` (default: the folders
+``results/jumping/*-wide*``); prints, and with ``--out FILE`` writes the table there.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ def main() -> None:
         "--out", type=Path, default=None, help="e.g. benchmarks/results/jumping_runs.md"
     )
     args = parser.parse_args()
-    dirs = args.dirs or sorted((ROOT / "results/jumping").glob("*-wide"))
+    dirs = args.dirs or sorted(p for p in (ROOT / "results/jumping").glob("*-wide*") if p.is_dir())
     lines = [
         "# Jumping task: measured wall time of full runs",
         "",
@@ -36,20 +40,29 @@ def main() -> None:
         "benchmarks/results/jumping_runs.md` (reads `wall_seconds` of",
         "each committed `seed-*.json`; shared 2-core machine, one thread per seed).",
         "",
-        "| run folder | seeds | epochs | one run: median [min, max] (min) | cell: sum (h) |",
-        "|---|---|---|---|---|",
+        "| run folder | CPU | precision | seeds | epochs | one run: median [min, max] (min) "
+        "| evaluation share (median) | cell: sum (h) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for d in dirs:
-        recs = [json.loads(p.read_text()) for p in sorted(d.glob("seed-*.json"))]
-        walls = [r["wall_seconds"] / 60 for r in recs if "wall_seconds" in r]
-        if not walls:
-            continue
-        epochs = sorted({r["epochs"] for r in recs})
-        lines.append(
-            f"| {d.name} | {len(walls)} | {', '.join(map(str, epochs))} | "
-            f"{statistics.median(walls):.1f} [{min(walls):.1f}, {max(walls):.1f}] | "
-            f"{sum(walls) / 60:.2f} |"
-        )
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for p in sorted(d.glob("seed-*.json")):
+            r = json.loads(p.read_text())
+            if "wall_seconds" not in r:
+                continue
+            bf16 = r.get("config", {}).get("amp_bf16", False)
+            key = (r.get("cpu", "not recorded"), r.get("precision", "bf16" if bf16 else "fp32"))
+            groups.setdefault(key, []).append(r)
+        for (cpu, precision), recs in sorted(groups.items()):
+            walls = [r["wall_seconds"] / 60 for r in recs]
+            share = [r.get("eval_seconds", float("nan")) / r["wall_seconds"] for r in recs]
+            epochs = sorted({r["epochs"] for r in recs})
+            lines.append(
+                f"| {d.name} | {cpu} | {precision} | {len(walls)} | "
+                f"{', '.join(map(str, epochs))} | "
+                f"{statistics.median(walls):.1f} [{min(walls):.1f}, {max(walls):.1f}] | "
+                f"{100 * statistics.median(share):.1f} % | {sum(walls) / 60:.2f} |"
+            )
     text = "\n".join(lines) + "\n"
     if args.out is not None:
         args.out.write_text(text)

@@ -53,6 +53,12 @@ CASES = [
     (["jumping", "report", "{out}"], "no seed-*.json in"),
     (["jumping", "report", "{corrupt}"], "is not a valid result file"),
     (["jumping", "compare", "{out}/nope", "{out}"], "nope: no such folder"),
+    (["jumping", "dynamics", "{out}/nope", "--out", "{out}/d.png"], "nope: no such folder"),
+    (["jumping", "dynamics", "{out}", "--out", "{out}/d.pdf"], "expected a .png path"),
+    (
+        ["jumping", "dynamics", "{out}", "--label", "a", "--label", "b", "--out", "{out}/d.png"],
+        "2 --label for 1",
+    ),
     (["jumping", "compare", "{corrupt}", "{corrupt}"], "is not a valid result file"),
     (["jumping", "compare", "{corrupt}", "{out}", "--reps", "0"], "--reps: must be >= 1, got 0"),
     (["jumping", "bisim-transfer", "--grid", "diagonal", "--out", "{out}"], "'diagonal'"),

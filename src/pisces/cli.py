@@ -62,6 +62,10 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
             "pisces.experiments.jumping.compare:configure",
             "the same presets run two ways (e.g. fp32 vs bf16): per seed, CI, two-sample tests",
         ),
+        "dynamics": (
+            "pisces.experiments.jumping.dynamics:configure",
+            "test %, alignment score, dead units and zero states vs epoch per run folder (PNG)",
+        ),
         "bisim-transfer": (
             "pisces.experiments.jumping.bisim_transfer:configure",
             "Table 1's bisimulation-transfer baseline (tabular, no learning) per seed",
