@@ -98,6 +98,12 @@ def test_a_real_jumping_run_logs_its_losses_and_evaluations(tmp_path):
         "eval/test_solved_pct"
     ]
     assert {"loss/weight_decay", "train/learning_rate", "train/steps_per_second"} <= set(scalars)
+    for key in (
+        "alignment_score_projection",
+        "dead_units_representation",
+        "zero_states_projection",
+    ):
+        assert [(e["step"], pytest.approx(e[key])) for e in curve] == scalars[f"eval/{key}"]
 
 
 def test_an_lqr_record_and_the_png_of_curves(tmp_path):

@@ -361,8 +361,9 @@ def compare_cells(
         base, other: per-seed scores, at least 2 on each side (a spread is needed).
         base_seeds, other_seeds: the seed of each score; where both are given, the seeds
             present on both sides are also compared paired.
-        seed: seeds the bootstrap RNG (a private ``RandomState``; the base side is resampled
-            first, then the other, then the pairs).
+        seed: seeds the bootstrap RNG (a private ``RandomState``, the base side resampled
+            first, then the other); the paired CI is :func:`stratified_bootstrap_ci` of the
+            per-seed differences with the same ``seed``.
         reps: bootstrap replications; confidence: coverage of the intervals.
 
     Raises:
@@ -405,8 +406,9 @@ def compare_cells(
             d = np.array([b[ib[s]] - a[ia[s]] for s in common])
             n_paired, pdiff = len(common), float(d.mean())
             if n_paired >= 2:
-                plo, phi = np.percentile(_bootstrap_means(d, reps, rs), [q, 100 - q])
-                pci = (float(plo), float(phi))
+                pci = stratified_bootstrap_ci(
+                    d, "mean", reps=reps, confidence=confidence, seed=seed
+                )
                 wil = 1.0 if not np.any(d) else float(sps.wilcoxon(d).pvalue)
     return Difference(
         n_base=a.shape[0],

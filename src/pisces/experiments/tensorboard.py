@@ -151,7 +151,7 @@ def jumping_epoch_logger(
         for record in trainer.evals[state["evals"] :]:
             for name, value in _numeric(record.counts).items():
                 put(f"eval/{name}", value, record.step)
-            for name, value in getattr(record, "alignment", {}).items():
+            for name, value in getattr(record, "alignment", {}).items():  # fakes may lack it
                 if isinstance(value, int | float):
                     put(f"eval/{name}", float(value), record.step)
             put("eval/seconds", record.seconds, record.step)

@@ -71,16 +71,12 @@ def _changed(base: Sequence[dict], other: Sequence[dict]) -> str:
 
     def one(side: Sequence[dict], name: str) -> dict[str, Any]:
         cfgs = [configs.comparable(JumpingConfig, r["config"], EXECUTION_FIELDS) for r in side]
-        ignore = {"seed"}
-        first = {k: v for k, v in cfgs[0].items() if k not in ignore}
-        for c in cfgs[1:]:
-            if {k: v for k, v in c.items() if k not in ignore} != first:
-                raise ValueError(f"{name}: the seeds of one cell ran different configurations")
-        return first
+        if any(c != cfgs[0] for c in cfgs[1:]):
+            raise ValueError(f"{name}: the seeds of one cell ran different configurations")
+        return cfgs[0]
 
-    a, b = one(base, "base"), one(other, "other")
-    keys = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
-    return ", ".join(f"{k} {a.get(k)} → {b.get(k)}" for k in keys) or "(same configuration)"
+    diffs = configs.differences(JumpingConfig, one(other, "other"), one(base, "base"))
+    return ", ".join(f"{k} {b} → {o}" for k, o, b in diffs) or "(same configuration)"
 
 
 def _f(x: float, digits: int = 1, sign: bool = False) -> str:

@@ -119,7 +119,6 @@ class JumpingTrainer:
         self.loss_log: list[dict[str, float]] = []
         self.evals: list[EvalRecord] = []
         self.train_seconds = 0.0
-        self._alignment_tasks: np.ndarray | None = None
 
     def learning_rate(self, epoch: int) -> float:
         """lr at (0-based) ``epoch``: ``lr₀ · decay^epoch``."""
@@ -224,14 +223,13 @@ class JumpingTrainer:
             steps_to_jump,
         )
 
-        if self._alignment_tasks is None:
-            self._alignment_tasks = np.array(DEFAULT_TASKS)
+        tasks = np.array(DEFAULT_TASKS)
         was_training = self.net.training
         try:
-            layers = compute_layers(self.net, self.cfg, self._alignment_tasks)
+            layers = compute_layers(self.net, self.cfg, tasks)
         finally:
             self.net.train(was_training)
-        k = steps_to_jump(self._alignment_tasks)
+        k = steps_to_jump(tasks)
         out: dict[str, float | None] = {}
         for layer, emb in layers.items():
             scores = alignment_scores(emb, k)
