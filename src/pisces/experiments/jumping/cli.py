@@ -364,9 +364,27 @@ def write_summary(out: Path) -> dict[str, Any] | None:
     return store_of(out).write_summary(summarize)
 
 
-def build_config(args: argparse.Namespace) -> JumpingConfig:
-    """The preset with the flags and ``--set`` overrides applied (validated)."""
+def resolve_precision(choice: str, device: str) -> bool:
+    """``--precision``: ``fp32`` → False, ``bf16`` → True, ``auto`` → bf16 exactly where
+    ``device`` multiplies bf16 natively (:func:`~pisces.experiments.runs.bf16_hardware`:
+    AMX or AVX512-BF16 CPUs, bf16-capable GPUs), fp32 elsewhere. The value is
+    ``JumpingConfig.amp_bf16``; every record also stamps its precision and CPU."""
+    if choice == "auto":
+        return bf16_hardware(device)
+    if choice not in ("fp32", "bf16"):
+        raise ValueError(f"--precision {choice}: unknown; use fp32, bf16 or auto")
+    return choice == "bf16"
+
+
+def build_config(args: argparse.Namespace, device: str = "cpu") -> JumpingConfig:
+    """The preset with the flags and ``--set`` overrides applied (validated); ``--precision``
+    (if given) resolved for ``device``."""
     overrides = configs.collect_overrides(args, JumpingConfig, exclude=NOT_FLAGS)
+    precision = getattr(args, "precision", None)
+    if precision is not None:
+        if "amp_bf16" in overrides:
+            raise ValueError("give --precision or --bf16/--no-bf16 (amp_bf16), not both")
+        overrides["amp_bf16"] = resolve_precision(precision, device)
     if (args.preset is None) == (getattr(args, "config", None) is None):
         raise ValueError("give --preset NAME or --config FILE (one of them)")
     if args.preset is None:  # a config file (e.g. best.toml of `pisces tune`), then the flags
@@ -406,8 +424,8 @@ def train_command(args: argparse.Namespace) -> int:
     name = "pisces jumping train"
     try:
         seeds = parse_seeds(args.seeds)
-        cfg = build_config(args)
         device = resolve_device(args.device)
+        cfg = build_config(args, device)
         if args.workers < 1:
             raise ValueError(f"--workers must be >= 1, got {args.workers}")
         if args.threads < 1:
@@ -445,6 +463,10 @@ def train_command(args: argparse.Namespace) -> int:
             "expect it several times slower than fp32",
             file=sys.stderr,
         )
+    if getattr(args, "precision", None) == "auto":
+        native = "native bf16" if cfg.amp_bf16 else "no native bf16"
+        where = cpu_model() if device == "cpu" else device
+        print(f"precision auto: {'bf16' if cfg.amp_bf16 else 'fp32'} ({where}: {native})")
     task = "colored obstacles (red + green)" if cfg.colors else "white obstacle"
     print(
         f"{cfg.preset} on {cfg.grid}, {task}: {cfg.source}; {cfg.epochs} epochs; device "
@@ -535,6 +557,14 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         "--ensemble",
         action="store_true",
         help="train all seeds in one program (vmapped, for a GPU); exclusive with --workers",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "auto"),
+        default=None,
+        help="forward passes in fp32 or bf16 autocast; auto = bf16 where the device has "
+        "native bf16 (AMX / AVX512-BF16 CPUs, bf16 GPUs), else fp32 (default: the preset's, "
+        "fp32; exclusive with --bf16/--no-bf16; the record stamps the precision and CPU)",
     )
     parser.add_argument(
         "--save-model",
