@@ -33,11 +33,19 @@ def test_results_page_tables_verdicts_and_figures(tmp_path, capsys):
         _record(root / "pse-wide", "pse", seed, 20.0 + seed)
     _record(root / "short", "pse", 1, 5.0, epochs=10)
     _record(root / "eps", "randconv-pse", 1, 40.0, psm_epsilon=0.5)
+    # figures made by other commands, in a subfolder or beside the page's own: listed
+    (root / "figures" / "heatmaps").mkdir(parents=True)
+    (root / "figures" / "heatmaps" / "metric_heatmap.png").write_bytes(b"png")
+    (root / "figures" / "dynamics-pse.png").write_bytes(b"png")
     out = tmp_path / "results" / "README.md"
     args = ["jumping", "results-page", str(root), str(root), "--out", str(out), "--reps", "200"]
     assert cli.main(args) == 0
     page = out.read_text()
     rows = {line.split(" | ")[0].lstrip("| "): line for line in page.splitlines() if "|" in line}
+    other = next(line for line in page.splitlines() if line.startswith("Other figures: "))
+    assert "(jumping/figures/heatmaps/metric_heatmap.png)" in other
+    assert "(jumping/figures/dynamics-pse.png)" in other
+    assert "curves-wide" not in other and "solved-" not in other
     # n counts each file once although the folder was given twice
     assert "| RandConv + PSEs | wide | 3 | 86.0 (5.3) |" in page
     assert rows["RandConv + PSEs"].endswith("| 87.0 (10.1) | yes |")

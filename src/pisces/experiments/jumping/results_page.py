@@ -68,6 +68,10 @@ class Cell:
     spread: str = "std"  # what the paper's second number is ("std" or "s.e.")
 
 
+#: the PNGs in ``jumping/figures/`` this page draws (the rest there are listed as they are).
+GENERATED_FIGURES = ("curves-", "solved-")
+
+
 def _fmt(x: float, digits: int = 1) -> str:
     return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
@@ -320,7 +324,13 @@ def render(dirs: list[Path], out: Path, *, seed: int, reps: int) -> str:
         maps.append(f"[{row}, {grid}]({rel(path)})")
     if maps:
         parts += ["Solved maps (tasks solved by a majority of seeds): " + ", ".join(maps), ""]
-    extra = sorted(p for p in out.parent.glob("jumping/figure*/*.png") if p.parent != fig_dir)
+    # every other committed picture (Figure 3, the G.2 heatmaps, the dynamics plots, ...):
+    # whatever lies under jumping/figure*/ that this page did not draw itself
+    extra = sorted(
+        p
+        for p in out.parent.glob("jumping/figure*/**/*.png")
+        if not (p.parent == fig_dir and p.name.startswith(GENERATED_FIGURES))
+    )
     if extra:
         parts += ["Other figures: " + ", ".join(f"[{rel(p)}]({rel(p)})" for p in extra), ""]
     studies = tuning_studies(dirs)
