@@ -67,6 +67,30 @@ def test_compare_of_a_folder_with_itself_is_indistinguishable(tmp_path, capsys):
     assert "Wilcoxon signed-rank p = 1.000" in text
 
 
+def test_verdict_says_when_a_few_pairs_disagree_with_the_two_sample_ci():
+    from pisces.experiments.jumping.compare import verdict
+
+    base = [85.8, 66.0, 81.0, 94.0, 90.7, 78.4, 90.3]
+    other = [95.9, 81.3, 82.8]  # seeds 1-3: every pair up, the cells overlap
+    d = compare_cells(base, other, base_seeds=range(1, 8), other_seeds=[1, 2, 3], reps=2000)
+    assert d.diff_ci[0] < 0 < d.diff_ci[1] and d.paired_ci[0] > 0
+    text = verdict(d)
+    assert text.startswith("**Indistinguishable at n = 7 + 3**")
+    assert "paired differences over the 3 common seeds" in text and "exclude 0" in text
+    assert "cannot go below p = 0.250" in text and "not evidence" in text
+    # the same pairs at six seeds: the caveat on small k goes, the disagreement stays
+    d6 = compare_cells(
+        base, [b + 5 for b in base[:6]], base_seeds=range(1, 8), other_seeds=range(1, 7),
+        reps=2000,
+    )  # fmt: skip
+    assert d6.diff_ci[0] < 0 < d6.diff_ci[1] and d6.paired_ci == (5.0, 5.0)
+    assert "6 common seeds (95 % CI [+5.0, +5.0]) exclude 0" in verdict(d6)
+    assert "not evidence" not in verdict(d6)
+    # agreement: no sentence
+    same = compare_cells(base, base, base_seeds=range(1, 8), other_seeds=range(1, 8), reps=500)
+    assert "common seeds" not in verdict(same)
+
+
 @pytest.mark.parametrize("case", ["mixed", "disjoint"])
 def test_compare_bad_cells_are_one_line_errors(tmp_path, capsys, case):
     _record(tmp_path / "a", "pse", 1, 20.0)

@@ -109,12 +109,39 @@ def verdict(d: Any) -> str:
             + f" 0; {tests}."
         )
     ratio = d.detectable / pooled if pooled > 0 else math.nan
+    head += _paired_caveat(d, inside)
     return (
         f"{head} The data exclude (at 95 %) a difference of means below {_f(lo, sign=True)} "
         f"or above {_f(hi, sign=True)} points; a true difference of {_f(d.detectable)} points "
         f"({_f(ratio, 2)} between-seed std) would be found with 80 % power, so smaller ones "
         "cannot be ruled out at this n."
     )
+
+
+def _paired_caveat(d: Any, inside: bool) -> str:
+    """A sentence when the paired CI over the common seeds disagrees with the two-sample CI
+    about 0, saying how little a few pairs can show: with k pairs the exact two-sided
+    signed-rank p is at least 2 / 2^k (0.25 at k = 3), and a bootstrap CI of k differences is
+    close to their range."""
+    if d.n_paired < 2 or not all(math.isfinite(x) for x in d.paired_ci):
+        return ""
+    lo, hi = d.paired_ci
+    if (lo <= 0.0 <= hi) == inside:
+        return ""
+    k = d.n_paired
+    text = (
+        f" The paired differences over the {k} common seeds (95 % CI [{_f(lo, sign=True)}, "
+        f"{_f(hi, sign=True)}]) " + ("exclude" if inside else "contain") + " 0, which the "
+        "two-sample CI does not"
+    )
+    smallest = 2.0 / 2**k
+    if smallest >= 0.05:
+        text += (
+            f"; with {k} pairs the signed-rank test cannot go below p = {smallest:.3f} and the "
+            f"bootstrap CI of {k} differences is close to their range: a lead for more "
+            "seeds, not evidence"
+        )
+    return text + "."
 
 
 def compare_folders(
