@@ -64,6 +64,19 @@ def float_at_least(low: float, *, strict: bool = False) -> Callable[[str], float
     return parse
 
 
+def float_in(low: float, high: float) -> Callable[[str], float]:
+    """Finite floats in the half-open interval ``[low, high)`` (e.g. a discount factor)."""
+
+    def parse(text: str) -> float:
+        value = float(_number(text, float))
+        if not low <= value < high:
+            raise argparse.ArgumentTypeError(f"must be in [{low:g}, {high:g}), got {value}")
+        return value
+
+    parse.__name__ = "float"
+    return parse
+
+
 positive_int = int_at_least(1)
 nonnegative_int = int_at_least(0)
 finite_float = float_at_least(-math.inf)

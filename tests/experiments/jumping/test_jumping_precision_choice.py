@@ -32,7 +32,7 @@ def test_auto_follows_the_hardware_and_explicit_choices_do_not(monkeypatch, nati
 
 def test_auto_asks_about_the_resolved_device(monkeypatch):
     asked = []
-    monkeypatch.setattr(jumping_cli, "bf16_hardware", lambda device: asked.append(device) or 1)
+    monkeypatch.setattr(jumping_cli, "bf16_hardware", lambda device: asked.append(device) or True)
     jumping_cli.build_config(_args("--preset", "pse", "--precision", "auto"), "cuda:1")
     assert asked == ["cuda:1"]
 

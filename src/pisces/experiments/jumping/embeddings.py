@@ -204,7 +204,7 @@ def _compute_layers(
 # ----------------------------------------------------------------------------- score
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(n, D), (m, D) → (n, m) cosine similarities (0 against a zero vector)."""
     na = np.linalg.norm(a, axis=1, keepdims=True)
     nb = np.linalg.norm(b, axis=1, keepdims=True)
@@ -242,7 +242,7 @@ def alignment_scores(embeddings: np.ndarray, k: np.ndarray) -> dict[str, Any]:
         for j in range(n):
             if i == j:
                 continue
-            nn = np.argmax(_cosine(emb[i], emb[j]), axis=1)  # (T,) first index on ties
+            nn = np.argmax(cosine_matrix(emb[i], emb[j]), axis=1)  # (T,) first index on ties
             k_nn = k[j, nn]
             phase_hits += int(((k[i] >= 0) == (k_nn >= 0)).sum())
             phase_total += t

@@ -9,7 +9,8 @@ full-protocol checkpoints)::
         --floor 10 --gamma 0.99 --model pse/seed-007.pt --label PSEs ...
 
 Panels, each (i, j) = a distance between state i of the first trajectory (rows) and state j
-of the second (columns), lighter = more similar:
+of the second (columns); darker = smaller distance = more similar (the paper draws it the other
+way round, lighter = more similar):
 
 * **PSM** (Eq. D.2, 0/1 action cost, spec §4.1);
 * **π*-bisimulation** (reward cost |r¹ᵢ − r²ⱼ|, ENV-G rewards, spec §4.4; large because of the
@@ -40,14 +41,13 @@ per model (m = 1, 2, … in ``--model`` order), ``metric_heatmap.png`` and ``hea
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pisces.argtypes import int_in
+from pisces.argtypes import float_in, int_in
 from pisces.envs.jumping import core
 from pisces.metrics import action_mismatch_cost, trajectory_pi_bisimulation, trajectory_psm
 
@@ -55,17 +55,6 @@ from pisces.metrics import action_mismatch_cost, trajectory_pi_bisimulation, tra
 GAMMA = 0.999
 #: panels per row of the figure.
 COLUMNS = 4
-
-
-def discount(text: str) -> float:
-    """``--gamma``: a float in [0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not float") from None
-    if not (math.isfinite(value) and 0.0 <= value < 1.0):
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
-    return value
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +76,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--gamma",
-        type=discount,
+        type=float_in(0.0, 1.0),
         default=GAMMA,
         help=f"discount of both metrics (default {GAMMA}, the official code's; Figure G.2: 0.99)",
     )
@@ -113,11 +102,11 @@ def equivalent_states(d_psm: np.ndarray) -> np.ndarray:
 def embedding_distances(za: np.ndarray, zb: np.ndarray, kind: str) -> np.ndarray:
     """(n, D), (m, D) → (n, m): ``1 − cos(zaᵢ, zbⱼ)`` for ``kind="cosine"`` (0 against a zero
     vector counts as similarity 0, distance 1), or ``‖zaᵢ − zbⱼ‖₂`` for ``kind="l2"``."""
-    from pisces.experiments.jumping.embeddings import _cosine
+    from pisces.experiments.jumping.embeddings import cosine_matrix
 
     za, zb = np.asarray(za, np.float64), np.asarray(zb, np.float64)
     if kind == "cosine":
-        return 1.0 - _cosine(za, zb)
+        return 1.0 - cosine_matrix(za, zb)
     if kind == "l2":
         sq = (za**2).sum(1)[:, None] + (zb**2).sum(1)[None, :] - 2.0 * za @ zb.T
         return np.sqrt(np.maximum(sq, 0.0))
@@ -200,9 +189,9 @@ def run(args: argparse.Namespace) -> int:
     ]
     tasks = np.array([[p1, floor], [p2, floor]], dtype=np.int64)
     models, embeddings = [], []
-    for m, path in enumerate(args.model):
-        from pisces.experiments.jumping.checkpoint import CheckpointError
+    from pisces.experiments.jumping.checkpoint import CheckpointError
 
+    for m, path in enumerate(args.model):
         try:
             d_emb, info = model_distances(path, tasks)
         except (FileNotFoundError, CheckpointError) as exc:
