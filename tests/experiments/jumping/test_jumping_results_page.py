@@ -12,7 +12,7 @@ from pisces.envs.jumping import task_split
 from pisces.experiments.jumping.config import make_config
 
 
-def _record(folder, preset, seed, pct, *, epochs=2000, **overrides):
+def _record(folder, preset, seed, pct, *, epochs=2000, stamps=None, **overrides):
     folder.mkdir(parents=True, exist_ok=True)
     split = task_split("wide", None, no_validation=True)
     solved = (split == "train") | (np.arange(286) < seed * 10)
@@ -22,6 +22,7 @@ def _record(folder, preset, seed, pct, *, epochs=2000, **overrides):
         "eval_curve": [{"epoch": e, "test_solved_pct": pct - 1 + e / epochs} for e in (0, epochs)],
         "config": make_config(preset, epochs=epochs, **overrides).to_dict(),
     }  # fmt: skip
+    record.update(stamps or {})
     (folder / f"seed-{seed:03d}.json").write_text(json.dumps(record))
 
 
@@ -59,6 +60,27 @@ def test_results_page_tables_verdicts_and_figures(tmp_path, capsys):
     assert "![training curves, wide grid](jumping/figures/curves-wide.png)" in page
 
 
+def test_each_cell_says_where_its_seeds_ran(tmp_path):
+    root = tmp_path / "results" / "jumping"
+    amx = {"cpu": "Intel Xeon (amx)", "precision": "bf16", "torch": "2.13.0+cpu"}
+    for seed in (1, 2):
+        _record(root / "rp", "randconv-pse", seed, 80.0 + seed, stamps=amx)
+    _record(root / "rp", "randconv-pse", 3, 85.0, stamps={"cpu": "AMD EPYC (avx2)"})
+    _record(root / "pse", "pse", 1, 20.0)  # older than the stamps: the config's precision
+    out = tmp_path / "results" / "README.md"
+    assert cli.main(["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]) == 0
+    page = out.read_text()
+    section = page.split("## Where each cell ran")[1].split("## ")[0]
+    assert (
+        "- Table 1, RandConv + PSEs, wide: 2 × Intel Xeon (amx), bf16, torch 2.13.0+cpu; "
+        "1 × AMD EPYC (avx2), fp32 (from the config), torch not recorded\n"
+    ) in section
+    old = "1 × CPU not recorded, fp32 (from the config), torch not recorded"
+    assert f"- Table 1, PSEs, wide: {old}" in section
+    # Figure 5's ε = 0 point is the same three seeds
+    assert "- Figure 5, ε = 0, exact: 2 × Intel Xeon (amx)" in section
+
+
 def test_tuning_trials_stay_out_of_the_tables_and_the_study_gets_a_line(tmp_path):
     root = tmp_path / "results" / "jumping"
     for seed in (1, 2):
@@ -81,3 +103,10 @@ def test_tuning_trials_stay_out_of_the_tables_and_the_study_gets_a_line(tmp_path
         "best trial 3 61.5 % of validation tasks (alpha 12); the preset's own values (trial 0) "
         "55.0 %"
     ) in page
+    # a page written outside the results tree links back into it (no crash on relative_to)
+    elsewhere = tmp_path / "elsewhere" / "page.md"
+    argv = ["jumping", "results-page", str(root), "--out", str(elsewhere), "--reps", "200"]
+    assert cli.main(argv) == 0
+    assert "- [../results/jumping/tuning/README.md](../results/jumping/tuning/README.md)" in (
+        elsewhere.read_text()
+    )

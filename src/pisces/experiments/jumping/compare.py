@@ -29,11 +29,8 @@ from typing import Any
 from pisces.argtypes import nonnegative_int, positive_int
 from pisces.experiments import configs
 from pisces.experiments.jumping.config import EXECUTION_FIELDS, JumpingConfig
-from pisces.experiments.jumping.records import SEED_GLOB
+from pisces.experiments.jumping.records import SEED_GLOB, STAMPS, stamp
 from pisces.experiments.runs import CorruptResult, load_records
-
-#: what a record says it ran on (absent from records older than the stamp: "not recorded").
-STAMPS = (("precision", "precision"), ("cpu", "CPU"), ("torch", "torch"))
 
 Cell = tuple[str, str, bool]
 
@@ -49,18 +46,10 @@ def _cells(records: Sequence[dict]) -> dict[Cell, dict[int, dict]]:
     return out
 
 
-def _stamp(r: dict, field: str) -> str:
-    if field in r:
-        return str(r[field])
-    if field == "precision" and "config" in r:  # older records: the config says it
-        return ("bf16" if r["config"].get("amp_bf16") else "fp32") + " (from the config)"
-    return "not recorded"
-
-
 def _stamps(records: Sequence[dict]) -> str:
     parts = []
     for field, label in STAMPS:
-        values = sorted({_stamp(r, field) for r in records})
+        values = sorted({stamp(r, field) for r in records})
         parts.append(f"{label} {', '.join(values)}")
     return "; ".join(parts)
 

@@ -21,6 +21,29 @@ RED_GREEN = ("red", "green")
 #: the file pattern and glob of a jumping-task folder.
 SEED_PATTERN = "seed-{seed:03d}.json"
 SEED_GLOB = "seed-*.json"
+#: the execution stamp a record carries (absent from records older than the stamp).
+STAMPS = (("precision", "precision"), ("cpu", "CPU"), ("torch", "torch"))
+
+
+def stamp(result: dict[str, Any], field: str) -> str:
+    """What ``result`` says it ran on, for one of :data:`STAMPS`' fields: the stamp itself;
+    for records older than the precision stamp, the precision their config implies
+    (``"fp32 (from the config)"``); else ``"not recorded"``."""
+    if field in result and result[field] is not None:
+        return str(result[field])
+    if field == "precision" and "config" in result:
+        return ("bf16" if result["config"].get("amp_bf16") else "fp32") + " (from the config)"
+    return "not recorded"
+
+
+def ran_on(result: dict[str, Any]) -> str:
+    """One line on where a record ran, e.g. ``"AMD EPYC (avx512_bf16), fp32, torch
+    2.13.0+cpu"`` or ``"CPU not recorded, fp32 (from the config), torch 2.13.0+cpu"``:
+    floating-point results differ between CPUs, so a cell's machines belong beside it."""
+    cpu = stamp(result, "cpu")
+    cpu = "CPU not recorded" if cpu == "not recorded" else cpu
+    torch = stamp(result, "torch")
+    return f"{cpu}, {stamp(result, 'precision')}, torch {torch}"
 
 
 def split_counts(

@@ -62,13 +62,16 @@ def overrides_label(result: dict[str, Any]) -> str:
     """`` [field=value, ...]``: the config fields where a result departs from its preset (e.g.
     ``--set psm_epsilon=0.5``), so that the report never pools them with the preset's row.
     Grid, epochs (noted separately) and ``colors`` (its own table) are not listed; ``""`` for
-    a plain preset run, a no-learning baseline or an unknown preset."""
+    a plain preset run, a no-learning baseline or an unknown preset. Floats are shown to six
+    significant digits."""
     preset = result.get("preset")
     if preset in NO_TRAINING or preset not in PRESETS or "config" not in result:
         return ""
     ignore = {"preset", "source", "grid", "epochs", "colors", *EXECUTION_FIELDS}
     diffs = configs.differences(JumpingConfig, result["config"], PRESETS[preset].to_dict(), ignore)
-    return f" [{', '.join(f'{k}={got}' for k, got, _ in diffs)}]" if diffs else ""
+    # floats to 6 significant digits (a tuned trial's 0.021377209892462314 reads 0.0213772)
+    show = lambda v: f"{v:.6g}" if isinstance(v, float) else str(v)  # noqa: E731
+    return f" [{', '.join(f'{k}={show(got)}' for k, got, _ in diffs)}]" if diffs else ""
 
 
 def _format_se(s: Any, digits: int = 1) -> str:

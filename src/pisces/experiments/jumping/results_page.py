@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import numpy as np
 
 from pisces.analysis.paper import JUMPING_GRIDS, TABLE1, TABLE2, TABLE_G1
 from pisces.argtypes import positive_int
-from pisces.experiments.jumping.records import RED_GREEN, SEED_GLOB
+from pisces.experiments.jumping.records import RED_GREEN, SEED_GLOB, ran_on
 from pisces.experiments.jumping.report import COLORS_ROWS, NO_TRAINING, PRESET_ROWS, overrides_label
 from pisces.experiments.runs import CorruptResult, load_records, save_figure_atomic
 
@@ -66,6 +67,7 @@ class Cell:
     scores: tuple[float, ...]
     paper: tuple[float, float] | None
     spread: str = "std"  # what the paper's second number is ("std" or "s.e.")
+    ran_on: tuple[str, ...] = ()  # per seed, :func:`records.ran_on`: CPU, precision, torch
 
 
 #: the PNGs in ``jumping/figures/`` this page draws (the rest there are listed as they are).
@@ -101,7 +103,13 @@ def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
     one line per folder of runs off the protocol."""
     records = page_records(dirs)
     scores: dict[tuple[str, str, str], list[float]] = {}
+    machines: dict[tuple[str, str, str], list[str]] = {}
     off: dict[str, int] = {}
+
+    def add(key: tuple[str, str, str], value: float, r: dict[str, Any]) -> None:
+        scores.setdefault(key, []).append(value)
+        machines.setdefault(key, []).append(ran_on(r))
+
     for r in records:
         preset, grid = r["preset"], r["grid"]
         full = preset in NO_TRAINING or int(r["epochs"]) == PROTOCOL_EPOCHS
@@ -113,18 +121,18 @@ def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
         if r.get("colors"):
             row = COLORS_ROWS.get(preset, f"{preset} (--colors)") + label
             for color in ("red", "green"):
-                scores.setdefault(("G.1", row, color), []).append(r[f"test_solved_pct_{color}"])
+                add(("G.1", row, color), r[f"test_solved_pct_{color}"], r)
         elif "psm_epsilon=" in label and preset == "randconv-pse" and grid == "wide":
             eps = float(r["config"]["psm_epsilon"])
             mode = r["config"].get("psm_epsilon_mode", "exact")
-            scores.setdefault(("5", f"ε = {eps:g}", mode), []).append(r["test_solved_pct"])
+            add(("5", f"ε = {eps:g}", mode), r["test_solved_pct"], r)
         elif preset in TABLE2_PRESETS and not label:
-            scores.setdefault(("2", TABLE2_PRESETS[preset], grid), []).append(r["test_solved_pct"])
+            add(("2", TABLE2_PRESETS[preset], grid), r["test_solved_pct"], r)
         else:
             row = PRESET_ROWS.get(preset, preset) + label
-            scores.setdefault(("1", row, grid), []).append(r["test_solved_pct"])
+            add(("1", row, grid), r["test_solved_pct"], r)
             if preset == "randconv-pse" and grid == "wide" and not label:  # Fig. 5 at ε = 0
-                scores.setdefault(("5", "ε = 0", "exact"), []).append(r["test_solved_pct"])
+                add(("5", "ε = 0", "exact"), r["test_solved_pct"], r)
     cells = []
     for (table, row, column), values in scores.items():
         paper: tuple[float, float] | None = None
@@ -139,7 +147,8 @@ def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
             spread = "s.e."
         elif table == "5":
             paper = TABLE1[("RandConv + PSEs", "wide")] if row.startswith("ε = 0") else None
-        cells.append(Cell(table, row, column, tuple(values), paper, spread))
+        ran = tuple(machines[(table, row, column)])
+        cells.append(Cell(table, row, column, tuple(values), paper, spread, ran))
     notes = [f"{key}: {n} seed(s)" for key, n in sorted(off.items())]
     return cells, notes
 
@@ -185,6 +194,16 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
         "of the mean optimistic)."
     )
     return header + "\n".join(lines) + "\n", sentence
+
+
+def provenance(cell: Cell) -> str:
+    """Where a cell's seeds ran, most common first: ``"6 × AMD EPYC (avx512_bf16), fp32,
+    torch 2.13.0+cpu; 2 × CPU not recorded, ..."``."""
+    counts: dict[str, int] = {}
+    for where in cell.ran_on:
+        counts[where] = counts.get(where, 0) + 1
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return "; ".join(f"{n} × {w}" for w, n in ordered)
 
 
 def _order(cells: list[Cell], rows: Iterable[str], columns: Iterable[str]) -> list[Cell]:
@@ -266,7 +285,8 @@ def render(dirs: list[Path], out: Path, *, seed: int, reps: int) -> str:
     cells, notes = collect(dirs)
     records = page_records(dirs)
     fig_dir = out.parent / "jumping" / "figures"
-    rel = lambda p: p.relative_to(out.parent).as_posix()  # noqa: E731
+    base = out.parent.resolve()
+    rel = lambda p: Path(os.path.relpath(Path(p).resolve(), base)).as_posix()  # noqa: E731
     parts = [
         "# Results",
         "",
@@ -288,8 +308,10 @@ def render(dirs: list[Path], out: Path, *, seed: int, reps: int) -> str:
         ("G.1", "Table G.1: colored obstacles (wide grid)", COLORS_ROWS.values(), RED_GREEN),
         ("5", fig5, [f"ε = {e:g}" for e in FIG5_EPSILONS], ("exact", "tv", "sampled")),
     ]
+    where: list[str] = []
     for key, title, rows, columns in tables:
         mine = _order([c for c in cells if c.table == key], rows, columns)
+        where += [f"- {title.split(':')[0]}, {c.row}, {c.column}: {provenance(c)}" for c in mine]
         parts += [f"## {title}", ""]
         if not mine:
             parts += ["No full-protocol runs yet.", ""]
@@ -305,6 +327,18 @@ def render(dirs: list[Path], out: Path, *, seed: int, reps: int) -> str:
             ]
             if missing:
                 parts += [f"Not run yet: {', '.join(missing)}.", ""]
+    if where:
+        parts += [
+            "## Where each cell ran",
+            "",
+            "Per cell, the seeds by CPU, precision and torch build, as each record stamps them "
+            '(records older than the stamps say "not recorded"). The same seed is '
+            "bit-identical on one machine, not across CPUs: floating-point kernels differ, so "
+            "a cell pooled over machines mixes that spread into its seed-to-seed spread.",
+            "",
+            *where,
+            "",
+        ]
     parts += ["## Figures", ""]
     for grid in JUMPING_GRIDS:
         path = fig_dir / f"curves-{grid}.png"
