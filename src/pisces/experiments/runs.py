@@ -267,7 +267,9 @@ def bf16_hardware(device: str = "cpu") -> bool:
     """Whether ``device`` multiplies bf16 natively: a CUDA GPU with bf16 support, or an x86
     CPU with AMX-BF16 or AVX512-BF16 (``/proc/cpuinfo`` flags). Elsewhere torch falls back
     to slow paths (measured on an AVX2-only AMD EPYC: a bf16 train step ~14x slower than fp32,
-    ``benchmarks/results/jumping_profile.md``; on an AVX512-BF16 one, 1.8x faster)."""
+    ``benchmarks/results/jumping_profile.md``; on an AVX-512 Intel Xeon without AVX512-BF16,
+    2.3x slower, ``bench_jumping_train_xeon_avx512_nobf16.md``; on an AVX512-BF16 EPYC, 1.8x
+    faster)."""
     if device.startswith("cuda"):
         import torch
 
