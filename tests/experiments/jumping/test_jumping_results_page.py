@@ -33,6 +33,7 @@ def test_results_page_tables_verdicts_and_figures(tmp_path, capsys):
     for seed in (1, 2):
         _record(root / "pse-wide", "pse", seed, 20.0 + seed)
     _record(root / "short", "pse", 1, 5.0, epochs=10)
+    _record(root / "bisim-l2", "randconv-bisim-l2", 1, 40.0)  # Table 2 and Table 1's row
     _record(root / "eps", "randconv-pse", 1, 40.0, psm_epsilon=0.5)
     # figures made by other commands, in a subfolder or beside the page's own: listed
     (root / "figures" / "heatmaps").mkdir(parents=True)
@@ -54,6 +55,12 @@ def test_results_page_tables_verdicts_and_figures(tmp_path, capsys):
     assert "| ε = 0.5 | exact | 1 | 40.0" in page  # Figure 5, not pooled with the preset
     assert "pse, wide grid, 10 epochs: 1 seed(s)" in page  # off the protocol, listed apart
     assert "outside: PSEs (wide, n=2)" in page
+    table1, table2 = page.split("## Table 2")[0], page.split("## Table 2")[1].split("## ")[0]
+    assert "| RandConv + Bisimulation | wide | 1 | 40.0 (–) |" in table1
+    single = "| 40.0 [–, –] | 40.0 [–, –] | 41.4 (17.6) | n = 1: no CI |"
+    assert rows["RandConv + Bisimulation"].endswith(single)  # one seed: no CI, no verdict
+    assert "| π*-bisim + ℓ2 | wide | 1 | 40.0 (–) |" in table2
+    assert "RandConv + Bisimulation (wide)" not in page.split("Not run yet: ")[1].split("\n")[0]
     figures = tmp_path / "results" / "jumping" / "figures"
     assert (figures / "curves-wide.png").stat().st_size > 0
     assert (figures / "solved-randconv-pse-wide.png").stat().st_size > 0

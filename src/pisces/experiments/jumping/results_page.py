@@ -52,6 +52,9 @@ TABLE2_PRESETS = {
     "randconv-bisim-cme": "π*-bisim + CME",
     "randconv-bisim-l2": "π*-bisim + ℓ2",
 }
+#: the Table 2 preset that is also Table 1's "RandConv + Bisimulation" row (41.4 (17.6) on the
+#: wide grid in both tables: π*-bisimulation with ℓ2 embeddings, Table G.5's values).
+TABLE1_BISIM_PRESET = "randconv-bisim-l2"
 #: Figure 5 of the paper: % test solved of RandConv + PSEs vs ε (read off the figure: the
 #: paper gives no table; the curve is flat near the ε = 0 value until ε = 0.5).
 FIG5_EPSILONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
@@ -128,6 +131,8 @@ def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
             add(("5", f"ε = {eps:g}", mode), r["test_solved_pct"], r)
         elif preset in TABLE2_PRESETS and not label:
             add(("2", TABLE2_PRESETS[preset], grid), r["test_solved_pct"], r)
+            if preset == TABLE1_BISIM_PRESET:  # also Table 1's "RandConv + Bisimulation" row
+                add(("1", "RandConv + Bisimulation", grid), r["test_solved_pct"], r)
         else:
             row = PRESET_ROWS.get(preset, preset) + label
             add(("1", row, grid), r["test_solved_pct"], r)
@@ -174,24 +179,29 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
     for c in cells:
         s = stats.summarize(c.scores, seed=seed, reps=reps)
         spread = s.std if c.spread == "std" else s.std / math.sqrt(s.n)
-        verdict = _inside(*s.mean_ci, c.paper)
+        single = s.n < 2  # one seed has no spread and no CI: no verdict either
+        verdict = (
+            "–" if c.paper is None else "n = 1: no CI" if single else _inside(*s.mean_ci, c.paper)
+        )
         paper = "–" if c.paper is None else f"{c.paper[0]:.1f} ({c.paper[1]:.1f})"
         if c.spread != "std":
             paper += " s.e."
+        iqm_ci = (math.nan, math.nan) if single else s.iqm_ci
+        mean_ci = (math.nan, math.nan) if single else s.mean_ci
         lines.append(
             f"| {c.row} | {c.column} | {s.n} | {_fmt(s.mean)} ({_fmt(spread)}"
-            f"{'' if c.spread == 'std' else ' s.e.'}) | {_fmt(s.iqm)} [{_fmt(s.iqm_ci[0])}, "
-            f"{_fmt(s.iqm_ci[1])}] | {_fmt(s.mean)} [{_fmt(s.mean_ci[0])}, "
-            f"{_fmt(s.mean_ci[1])}] | {paper} | {verdict} |"
+            f"{'' if c.spread == 'std' else ' s.e.'}) | {_fmt(s.iqm)} [{_fmt(iqm_ci[0])}, "
+            f"{_fmt(iqm_ci[1])}] | {_fmt(s.mean)} [{_fmt(mean_ci[0])}, "
+            f"{_fmt(mean_ci[1])}] | {paper} | {verdict} |"
         )
-        if c.paper is not None:
+        if c.paper is not None and not single:
             (inside if verdict == "yes" else outside).append(f"{c.row} ({c.column}, n={s.n})")
     sentence = (
         f"The paper's mean lies inside our 95 % CI of the mean in {len(inside)} of "
         f"{len(inside) + len(outside)} cells with a paper value"
         + (f"; outside: {'; '.join(outside)}." if outside else ".")
         + " A CI from few seeds is wide and itself uncertain (n < 5 makes the bootstrap CI "
-        "of the mean optimistic)."
+        "of the mean optimistic); a single seed gets none."
     )
     return header + "\n".join(lines) + "\n", sentence
 
