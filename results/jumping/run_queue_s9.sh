@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Session-9 queue (issues 13 and 14) for a 2-core Intel Xeon with AVX-512 but no bf16
-# hardware (no AVX512-BF16, no AMX): bf16 autocast is emulated there and measured 2.35x
-# SLOWER than fp32 (randconv-pse 0.651 vs 0.277 s/step, one thread; a bf16 seed ~90 min
+# hardware (no AVX512-BF16, no AMX): bf16 autocast is emulated there and measured
+# SLOWER than fp32 (randconv-pse 0.627 vs 0.273 s/step, one thread, 2.3x; a bf16 seed ~90 min
 # here against 15-27 min on a bf16 CPU), so the bf16 seeds wait for a machine with bf16
 # hardware and both lanes run fp32 cells. Every seed also saves its network.
 #   A: `randconv-pse` narrow seeds 1-10 (fp32).

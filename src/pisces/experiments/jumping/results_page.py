@@ -23,6 +23,7 @@ import argparse
 import math
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,10 +210,7 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
 def provenance(cell: Cell) -> str:
     """Where a cell's seeds ran, most common first: ``"6 × AMD EPYC (avx512_bf16), fp32,
     torch 2.13.0+cpu; 2 × CPU not recorded, ..."``."""
-    counts: dict[str, int] = {}
-    for where in cell.ran_on:
-        counts[where] = counts.get(where, 0) + 1
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ordered = sorted(Counter(cell.ran_on).items(), key=lambda kv: (-kv[1], kv[0]))
     return "; ".join(f"{n} × {w}" for w, n in ordered)
 
 
