@@ -84,6 +84,7 @@ def test_cli_killed_mid_run_resumes_from_its_checkpoint(tmp_path):
     assert not (killed / "seed-001.json").exists(), "killed too late to test a resume"
     out = subprocess.run([*cmd, "--out", str(killed)], check=True, capture_output=True, text=True)
     assert "resuming from" in out.stdout
+    assert "3/3" in out.stderr  # the progress bar counts the epochs done before the kill
     assert not midrun.exists()  # deleted once the seed's JSON is written
     a, b = (json.loads((d / "seed-001.json").read_text()) for d in (whole, killed))
     assert _numbers(a) == _numbers(b)

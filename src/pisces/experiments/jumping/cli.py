@@ -198,7 +198,7 @@ def run_seed(
             tb(t)
         if report_epoch is not None:
             report_epoch()
-        bar.update(1)
+        bar.update(t.epoch - bar.n)  # a resumed run starts at its checkpoint's epoch
         post: dict[str, str] = {}
         if t.loss_log:
             last = t.loss_log[-1]
