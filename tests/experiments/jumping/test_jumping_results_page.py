@@ -117,3 +117,76 @@ def test_tuning_trials_stay_out_of_the_tables_and_the_study_gets_a_line(tmp_path
     assert "- [../results/jumping/tuning/README.md](../results/jumping/tuning/README.md)" in (
         elsewhere.read_text()
     )
+
+
+FINDINGS = """
+[[finding]]
+table = "1"
+row = "PSEs"
+column = "wide"
+text = '''Our loss is the unweighted one:
+  see [the gap](pse-gap.md#7) and [the paper](https://openreview.net/x).'''
+"""
+
+
+def test_findings_sit_under_their_table_beside_the_generated_gap(tmp_path):
+    root = tmp_path / "results" / "jumping"
+    for seed in (1, 2):
+        _record(root / "pse-wide", "pse", seed, 20.0 + seed)  # 21, 22: the paper's 33.6 outside
+    for seed, pct in ((1, 80.0), (2, 90.0), (3, 88.0)):
+        _record(root / "randconv-pse-wide", "randconv-pse", seed, pct)  # 87.0 inside
+    _record(root / "randconv-wide", "randconv", 1, 60.0)  # outside? no: one seed, no verdict
+    (root / "findings.toml").write_text(FINDINGS)
+    out = tmp_path / "results" / "README.md"
+    assert cli.main(["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]) == 0
+    table1 = out.read_text().split("## Table 2")[0]
+    disagree = table1.split("**What does not agree")[1].split("**What agrees")[0]
+    agree = table1.split("**What agrees")[1]
+    # the gap is generated (21.5 - 33.6), the text is the finding's, whitespace folded, its
+    # relative link rewritten from results/jumping/ to the page's folder, the URL kept
+    line = next(x for x in disagree.splitlines() if x.startswith("- PSEs (wide, n = 2)"))
+    assert "ours 21.5 [" in line and "against the paper's 33.6, -12.1 points." in line
+    assert "Fewer than 5 seeds" in line
+    assert line.endswith(
+        "Our loss is the unweighted one: see [the gap](jumping/pse-gap.md#7) and "
+        "[the paper](https://openreview.net/x)."
+    )
+    assert "- RandConv + PSEs (wide, n = 3): ours 86.0 [" in agree
+    assert "RandConv (wide" not in table1.split("**What does not agree")[1]  # n = 1: no verdict
+
+
+def test_a_disagreement_without_a_finding_says_so(tmp_path):
+    root = tmp_path / "results" / "jumping"
+    for seed in (1, 2):
+        _record(root / "pse-wide", "pse", seed, 20.0 + seed)
+    out = tmp_path / "results" / "README.md"
+    assert cli.main(["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]) == 0
+    page = out.read_text()
+    assert "points. Fewer than 5 seeds: this CI is optimistic. No finding written yet." in page
+    assert "hand-written findings" not in page  # no findings file: no sentence citing one
+
+
+def test_a_finding_that_names_no_cell_or_is_malformed_is_refused(tmp_path, capsys):
+    root = tmp_path / "jumping"
+    _record(root / "pse-wide", "pse", 1, 20.0)
+    out = tmp_path / "README.md"
+    argv = ["jumping", "results-page", str(root), "--out", str(out), "--reps", "50"]
+    (root / "findings.toml").write_text(FINDINGS.replace('"wide"', '"wdie"'))
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "findings.toml: the finding for Table 1, 'PSEs', 'wdie' names no cell" in err
+    assert not out.exists()
+    bad = {
+        FINDINGS.replace('table = "1"', 'table = "3"'): "table '3' is not one of",
+        FINDINGS.replace("column", "col"): "finding 1 must have exactly",
+        FINDINGS.replace('row = "PSEs"', 'row = ""'): "finding 1: 'row' must be a non-empty",
+        FINDINGS + FINDINGS: "two findings for Table 1, 'PSEs', 'wide'",
+        "[[finding]\n": "not valid TOML",
+        'note = "x"\n': "unknown top-level key(s) ['note']",
+    }
+    for text, message in bad.items():
+        (root / "findings.toml").write_text(text)
+        assert cli.main(argv) == 2
+        assert message in capsys.readouterr().err, message
+    assert cli.main([*argv, "--findings", str(tmp_path / "none.toml")]) == 2
+    assert "none.toml: no such findings file" in capsys.readouterr().err

@@ -11,7 +11,10 @@ paper's tables: Table 1 (wide, narrow and random grids), Table 2 (wide, with Ran
 Table G.1 (colored obstacles) and Figure 5 (ε-suboptimal PSM, ``--set psm_epsilon``). Each
 cell gives n, mean (std), the IQM with its 95 % stratified-bootstrap CI, the 95 % CI of the
 mean, the paper's mean (std) and whether the paper's mean lies inside our CI of the mean; each
-table ends with a generated sentence on what agrees and what does not. Runs off the protocol
+table ends with a generated sentence and a list of what agrees and what does not, each cell
+with its gap to the paper and, where one is written, its finding: a hand-written explanation
+with links to the evidence, from ``findings.toml`` in a given folder (:func:`load_findings`;
+the numbers are always generated, the findings never carry them). Runs off the protocol
 (short schedules) are listed at the end, never pooled. Figures written beside the page: the
 training curves of each grid (% test solved vs epoch, median and IQR over seeds) and each
 Table 1 method's solved map (tasks solved by a majority of its seeds, paper Figure 2 style).
@@ -22,7 +25,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
+import tomllib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -76,6 +81,86 @@ class Cell:
 
 #: the PNGs in ``jumping/figures/`` this page draws (the rest there are listed as they are).
 GENERATED_FIGURES = ("curves-", "solved-")
+#: the file of hand-written findings the page looks for in each folder it is given.
+FINDINGS_FILE = "findings.toml"
+TABLE_KEYS = ("1", "2", "G.1", "5")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A hand-written explanation of one cell (its ``table``, ``row`` and ``column`` as the
+    page prints them), in Markdown; relative links are relative to ``source``'s folder."""
+
+    table: str
+    row: str
+    column: str
+    text: str
+    source: Path
+
+
+def load_findings(path: str | Path) -> list[Finding]:
+    """The findings of a TOML file: an array of tables ``[[finding]]``, each with the string
+    fields ``table`` (one of :data:`TABLE_KEYS`), ``row``, ``column`` and ``text``::
+
+        [[finding]]
+        table = "1"
+        row = "PSEs"
+        column = "wide"
+        text = "The official loss ... see [pse-gap.md](pse-gap.md)."
+
+    Raises ValueError naming the file and the entry on anything else."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such findings file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    extra = set(data) - {"finding"}
+    if extra:
+        raise ValueError(f"{path}: unknown top-level key(s) {sorted(extra)}; expected [[finding]]")
+    entries = data.get("finding", [])
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: 'finding' must be an array of tables ([[finding]])")
+    fields = ("table", "row", "column", "text")
+    out = []
+    for i, e in enumerate(entries, 1):
+        if not isinstance(e, dict) or set(e) != set(fields):
+            got = sorted(e) if isinstance(e, dict) else type(e).__name__
+            raise ValueError(f"{path}: finding {i} must have exactly {list(fields)}, got {got}")
+        bad = [k for k in fields if not isinstance(e[k], str) or not e[k].strip()]
+        if bad:
+            raise ValueError(f"{path}: finding {i}: {bad[0]!r} must be a non-empty string")
+        if e["table"] not in TABLE_KEYS:
+            raise ValueError(
+                f"{path}: finding {i}: table {e['table']!r} is not one of {list(TABLE_KEYS)}"
+            )
+        out.append(Finding(e["table"], e["row"], e["column"], " ".join(e["text"].split()), path))
+    seen: set[tuple[str, str, str]] = set()
+    for f in out:
+        key = (f.table, f.row, f.column)
+        if key in seen:
+            raise ValueError(f"{path}: two findings for Table {f.table}, {f.row!r}, {f.column!r}")
+        seen.add(key)
+    return out
+
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def relink(text: str, source_dir: Path, page_dir: Path) -> str:
+    """``text`` with its relative Markdown link targets (relative to ``source_dir``) made
+    relative to ``page_dir``; absolute URLs and ``#anchors`` are kept as they are."""
+
+    def fix(m: re.Match[str]) -> str:
+        target = m.group(1)
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith(("#", "/")):
+            return m.group(0)
+        path, _, anchor = target.partition("#")
+        new = Path(os.path.relpath((source_dir / path).resolve(), page_dir.resolve())).as_posix()
+        return f"]({new}{'#' + anchor if anchor else ''})"
+
+    return _LINK.sub(fix, text)
 
 
 def _fmt(x: float, digits: int = 1) -> str:
@@ -207,6 +292,54 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
     return header + "\n".join(lines) + "\n", sentence
 
 
+def discussion(
+    cells: list[Cell], findings: Iterable[Finding], *, seed: int, reps: int, page_dir: Path
+) -> list[str]:
+    """A table's "what agrees and what does not" as Markdown lines: the cells whose CI of the
+    mean misses the paper's mean, then those whose CI holds it, each with our mean and CI, the
+    gap to the paper in points and its finding (links made relative to ``page_dir``); then the
+    cells without a verdict (no paper value, or one seed) that have a finding. Empty when
+    there is nothing to say."""
+    from pisces.analysis import stats
+
+    by_key = {(f.table, f.row, f.column): f for f in findings}
+    outside, inside, other = [], [], []
+    for c in cells:
+        s = stats.summarize(c.scores, seed=seed, reps=reps)
+        f = by_key.get((c.table, c.row, c.column))
+        note = "" if f is None else " " + relink(f.text, f.source.parent, page_dir)
+        name = f"{c.row} ({c.column}, n = {s.n})"
+        if c.paper is None or s.n < 2:
+            if f is not None:
+                other.append(f"- {name}: ours {_fmt(s.mean)}.{note}")
+            continue
+        lo, hi = s.mean_ci
+        line = (
+            f"- {name}: ours {_fmt(s.mean)} [{_fmt(lo)}, {_fmt(hi)}] against the paper's "
+            f"{c.paper[0]:.1f}, {s.mean - c.paper[0]:+.1f} points."
+            + (" Fewer than 5 seeds: this CI is optimistic." if s.n < 5 else "")
+        )
+        if _inside(lo, hi, c.paper) == "yes":
+            inside.append(line + note)
+        else:
+            outside.append(line + (note or " No finding written yet."))
+    parts: list[str] = []
+    for head, lines in (
+        ("What does not agree (the paper's mean outside our 95 % CI of the mean):", outside),
+        ("What agrees (the paper's mean inside our CI):", inside),
+        ("Other cells with a finding:", other),
+    ):
+        if lines:
+            parts += [f"**{head}**", "", *lines, ""]
+    return parts
+
+
+def unmatched(findings: Iterable[Finding], cells: Iterable[Cell]) -> list[Finding]:
+    """The findings that name no cell of ``cells`` (a typo, or a cell whose runs are gone)."""
+    keys = {(c.table, c.row, c.column) for c in cells}
+    return [f for f in findings if (f.table, f.row, f.column) not in keys]
+
+
 def provenance(cell: Cell) -> str:
     """Where a cell's seeds ran, most common first: ``"6 × AMD EPYC (avx512_bf16), fp32,
     torch 2.13.0+cpu; 2 × CPU not recorded, ..."``."""
@@ -287,10 +420,25 @@ def _study_line(study: Path, rel: Any) -> str:
     return line
 
 
-def render(dirs: list[Path], out: Path, *, seed: int, reps: int) -> str:
+def render(
+    dirs: list[Path],
+    out: Path,
+    *,
+    seed: int,
+    reps: int,
+    findings: list[Finding] | None = None,
+) -> str:
     """The page's Markdown (and its figures, written into ``out.parent / 'jumping' /
-    'figures'``)."""
+    'figures'``), with ``findings`` (None: those of :func:`find_findings` in ``dirs``) under
+    their tables. Raises ValueError on a finding that names no cell."""
     cells, notes = collect(dirs)
+    if findings is None:
+        findings = [f for path in find_findings(dirs) for f in load_findings(path)]
+    for f in unmatched(findings, cells):
+        raise ValueError(
+            f"{f.source}: the finding for Table {f.table}, {f.row!r}, {f.column!r} names no "
+            "cell on the page (check its spelling against the page's rows and columns)"
+        )
     records = page_records(dirs)
     fig_dir = out.parent / "jumping" / "figures"
     base = out.parent.resolve()
@@ -309,6 +457,15 @@ def render(dirs: list[Path], out: Path, *, seed: int, reps: int) -> str:
         "results are in [lqr/README.md](lqr/README.md).",
         "",
     ]
+    if findings:
+        sources = sorted({f.source for f in findings})
+        parts += [
+            "Under each table, what agrees and what does not: the numbers are generated; the "
+            "explanations are hand-written findings with links to their evidence, from "
+            + ", ".join(f"[{rel(p)}]({rel(p)})" for p in sources)
+            + ".",
+            "",
+        ]
     fig5 = "Figure 5: RandConv + PSEs with the PSM of ε-suboptimal policies (wide grid)"
     tables = [
         ("1", "Table 1: % of test tasks solved", TABLE1_ROWS, JUMPING_GRIDS),
@@ -335,6 +492,7 @@ def render(dirs: list[Path], out: Path, *, seed: int, reps: int) -> str:
             ]
             if missing:
                 parts += [f"Not run yet: {', '.join(missing)}.", ""]
+        parts += discussion(mine, findings, seed=seed, reps=reps, page_dir=out.parent)
     if where:
         parts += [
             "## Where each cell ran",
@@ -387,11 +545,21 @@ def render(dirs: list[Path], out: Path, *, seed: int, reps: int) -> str:
     return "\n".join(parts)
 
 
+def find_findings(dirs: Iterable[str | Path]) -> list[Path]:
+    """The :data:`FINDINGS_FILE` at the top of each of ``dirs`` that has one."""
+    return [Path(d) / FINDINGS_FILE for d in dirs if (Path(d) / FINDINGS_FILE).is_file()]
+
+
 def run(args: argparse.Namespace) -> int:
     dirs = [Path(d) for d in args.dirs]
     try:
-        text = render(dirs, Path(args.out), seed=args.bootstrap_seed, reps=args.reps)
-    except (FileNotFoundError, CorruptResult) as exc:
+        findings = None
+        if args.findings is not None:
+            findings = [f for path in args.findings for f in load_findings(path)]
+        text = render(
+            dirs, Path(args.out), seed=args.bootstrap_seed, reps=args.reps, findings=findings
+        )
+    except (FileNotFoundError, CorruptResult, ValueError) as exc:
         print(f"pisces jumping results-page: {exc}", file=sys.stderr)
         return 2
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -406,4 +574,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="the page (Markdown)")
     parser.add_argument("--reps", type=positive_int, default=50_000, help="bootstrap reps")
     parser.add_argument("--bootstrap-seed", type=int, default=0, help="bootstrap RNG seed")
+    parser.add_argument(
+        "--findings",
+        type=Path,
+        action="append",
+        metavar="TOML",
+        help=f"hand-written findings to show under the tables (repeatable; default: the "
+        f"{FINDINGS_FILE} at the top of each folder given)",
+    )
     parser.set_defaults(func=run)
