@@ -16,3 +16,31 @@ def test_readme_python_example_runs(capsys):
     out = capsys.readouterr().out.split()
     assert out[:3] == ["(4,", "4)", "True"]  # psm converged on the 4-state MDP
     assert abs(float(out[4]) - 1.9584) < 1e-4  # d[0, 0] = 0.999^16 + 0.999^26
+
+
+ROOT = README.parent
+TABLE1 = ROOT / "results" / "jumping" / "table1-wide.md"
+#: the folders of `results/jumping/table1-wide.md`, as results/jumping/COMMANDS.md runs it.
+TABLE1_DIRS = [
+    *(f"{p}-wide" for p in ("bisim-transfer", "dropout-l2", "pse", "randconv-pse", "randconv")),
+    *(f"{p}-wide" for p in ("pse-paper-variant", "pse-coupling", "pse-tuned-trial8")),
+    "pse-wide-bf16",
+    "randconv-pse-wide-bf16",
+]
+
+
+def test_readme_table1_is_the_committed_report():
+    text = README.read_text()
+    block = re.search(
+        r"<!-- table1-wide.md: begin -->\n(.*?)<!-- table1-wide.md: end -->", text, re.S
+    )
+    assert block, "README.md lost its table1-wide.md markers"
+    assert block.group(1).strip() == TABLE1.read_text().strip()
+
+
+def test_committed_table1_report_is_a_fresh_report_of_the_committed_records(capsys):
+    from pisces import cli
+
+    dirs = [str(ROOT / "results" / "jumping" / d) for d in TABLE1_DIRS]
+    assert cli.main(["jumping", "report", *dirs]) == 0
+    assert capsys.readouterr().out.strip() == TABLE1.read_text().strip()
