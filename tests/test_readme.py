@@ -44,3 +44,16 @@ def test_committed_table1_report_is_a_fresh_report_of_the_committed_records(caps
     dirs = [str(ROOT / "results" / "jumping" / d) for d in TABLE1_DIRS]
     assert cli.main(["jumping", "report", *dirs]) == 0
     assert capsys.readouterr().out.strip() == TABLE1.read_text().strip()
+
+
+def test_committed_results_page_is_a_fresh_render_of_the_committed_records(monkeypatch):
+    from pisces.experiments.jumping import results_page
+
+    monkeypatch.chdir(ROOT)  # the page names its command with these relative paths
+    monkeypatch.setattr(results_page, "save_figure_atomic", lambda *a, **k: None)  # text only
+    page = Path("results/README.md")
+    text = results_page.render([Path("results/jumping")], page, seed=0, reps=50_000)
+    assert text == page.read_text(), (
+        "results/README.md is stale: pisces jumping results-page results/jumping --out "
+        "results/README.md"
+    )
