@@ -11,8 +11,9 @@ Rows are split by what the records say they ran on (CPU stamp and precision; rec
 than the stamps say "not recorded"), since the machines differ several-fold; the evaluation
 column is the share of a run's wall time spent evaluating (``eval_seconds / wall_seconds``).
 
-Usage: ``.venv/bin/python benchmarks/bench_jumping_runs.py [DIR ...]`` (default: the folders
-``results/jumping/*-wide*``); prints, and with ``--out FILE`` writes the table there.
+Usage: ``.venv/bin/python benchmarks/bench_jumping_runs.py [DIR ...]`` (default: every run
+folder directly under ``results/jumping``, all grids, the no-training baseline left out);
+prints, and with ``--out FILE`` writes the table there.
 """
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def default_dirs() -> list[Path]:
+    """Every run folder directly under ``results/jumping`` (any grid) that holds trained
+    seeds; the tabular baseline (no training) and tuning trials are left out."""
+    root = ROOT / "results/jumping"
+    return sorted(
+        d
+        for d in root.iterdir()
+        if d.is_dir() and any(d.glob("seed-*.json")) and not d.name.startswith("bisim-transfer")
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="*", type=Path)
@@ -32,7 +44,7 @@ def main() -> None:
         "--out", type=Path, default=None, help="e.g. benchmarks/results/jumping_runs.md"
     )
     args = parser.parse_args()
-    dirs = args.dirs or sorted(p for p in (ROOT / "results/jumping").glob("*-wide*") if p.is_dir())
+    dirs = args.dirs or default_dirs()
     lines = [
         "# Jumping task: measured wall time of full runs",
         "",

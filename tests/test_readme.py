@@ -1,9 +1,16 @@
-"""The README's Python example runs as written (documentation that cannot silently rot)."""
+"""The README's Python example runs as written, and the committed tables and pages derived
+from the committed records (the README's Table 1, ``table1-wide.md``, the results page, the
+precision comparisons, the measured run times) are what their commands make of those records
+today (documentation that cannot silently rot)."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -57,3 +64,20 @@ def test_committed_results_page_is_a_fresh_render_of_the_committed_records(monke
         "results/README.md is stale: pisces jumping results-page results/jumping --out "
         "results/README.md"
     )
+
+
+@pytest.mark.parametrize("name", ["pse", "randconv-pse"])
+def test_committed_precision_comparisons_are_fresh(name, tmp_path, capsys):
+    from pisces import cli
+
+    jumping = ROOT / "results" / "jumping"
+    out = tmp_path / "compare.md"
+    argv = [str(jumping / f"{name}-wide"), str(jumping / f"{name}-wide-bf16"), "--out", str(out)]
+    assert cli.main(["jumping", "compare", *argv]) == 0
+    assert out.read_text() == (jumping / f"precision-{name}.md").read_text()
+
+
+def test_committed_run_times_are_fresh():
+    script = ROOT / "benchmarks" / "bench_jumping_runs.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    assert done.stdout == (ROOT / "benchmarks" / "results" / "jumping_runs.md").read_text()
