@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format clean
+.PHONY: demo test lint format results clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,17 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix src tests benchmarks
 	$(VENV)/bin/ruff format src tests benchmarks
+
+## make results: regenerate every file derived from the committed jumping records (the
+## tests in tests/test_readme.py fail until these match the records).
+J := results/jumping
+results: $(STAMP)
+	$(VENV)/bin/pisces jumping report $(foreach p,bisim-transfer dropout-l2 pse randconv-pse randconv pse-paper-variant pse-coupling pse-tuned-trial8,$(J)/$(p)-wide) $(J)/pse-wide-bf16 $(J)/randconv-pse-wide-bf16 > $(J)/table1-wide.md
+	$(PY) -c "import pathlib, re; t = pathlib.Path('$(J)/table1-wide.md').read_text().strip(); r = pathlib.Path('README.md'); b, e = '<!-- table1-wide.md: begin -->', '<!-- table1-wide.md: end -->'; s = r.read_text(); i, j = s.index(b) + len(b), s.index(e); r.write_text(s[:i] + '\n' + t + '\n' + s[j:])"
+	$(VENV)/bin/pisces jumping compare $(J)/pse-wide $(J)/pse-wide-bf16 --out $(J)/precision-pse.md
+	$(VENV)/bin/pisces jumping compare $(J)/randconv-pse-wide $(J)/randconv-pse-wide-bf16 --out $(J)/precision-randconv-pse.md
+	$(PY) benchmarks/bench_jumping_runs.py --out benchmarks/results/jumping_runs.md > /dev/null
+	$(VENV)/bin/pisces jumping results-page $(J) --out results/README.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

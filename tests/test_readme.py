@@ -61,8 +61,8 @@ def test_committed_results_page_is_a_fresh_render_of_the_committed_records(monke
     page = Path("results/README.md")
     text = results_page.render([Path("results/jumping")], page, seed=0, reps=50_000)
     assert text == page.read_text(), (
-        "results/README.md is stale: pisces jumping results-page results/jumping --out "
-        "results/README.md"
+        "results/README.md is stale: run make results (pisces jumping results-page ... --out "
+        "results/README.md)"
     )
 
 
