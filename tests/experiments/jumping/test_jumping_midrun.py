@@ -88,3 +88,22 @@ def test_cli_killed_mid_run_resumes_from_its_checkpoint(tmp_path):
     assert not midrun.exists()  # deleted once the seed's JSON is written
     a, b = (json.loads((d / "seed-001.json").read_text()) for d in (whole, killed))
     assert _numbers(a) == _numbers(b)
+
+
+def test_a_resumed_seed_reports_the_epochs_of_its_checkpoint(tmp_path):
+    # what a --workers pool's progress bar adds up: the counts must sum to the epochs
+    from pisces.experiments.jumping.cli import midrun_path, run_seed, store_of
+
+    cfg = make_config("pse", epochs=3, batch_size=16, eval_every=0)
+    path = midrun_path(store_of(tmp_path), 1)
+
+    def stop_at_epoch_3(trainer):
+        if trainer.epoch == 3:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run(cfg, 1, on_epoch=stop_at_epoch_3, checkpoint=path, checkpoint_every=2)
+    counts: list[int] = []
+    run_seed(cfg, 1, tmp_path, "cpu", progress=False, report_epoch=counts.append)
+    assert counts == [3]  # resumed at epoch 2, one more epoch: 2 + 1 reported at once
+    assert not path.exists()

@@ -167,7 +167,8 @@ def run_seed(
     tensorboard: bool = False,
 ) -> dict[str, Any]:
     """Train and evaluate one seed in this process with ``threads`` torch threads (None: keep
-    torch's setting), with a progress bar (or ``report_epoch()`` called after each epoch);
+    torch's setting), with a progress bar (or ``report_epoch(n)`` called after each epoch with
+    the epochs done since the last call: more than 1 only on resuming from a checkpoint);
     write it (:func:`finish_seed`); return the record. With ``checkpoint_every > 0`` the run
     saves its state to :func:`midrun_path` every that many epochs and resumes from it. With
     ``tensorboard``, scalars go to ``OUT/tensorboard/seed-<s>/``."""
@@ -196,9 +197,10 @@ def run_seed(
     def on_epoch(t: JumpingTrainer) -> None:
         if tb is not None:
             tb(t)
+        new = t.epoch - bar.n  # a resumed run's first epoch counts the checkpoint's too
         if report_epoch is not None:
-            report_epoch()
-        bar.update(t.epoch - bar.n)  # a resumed run starts at its checkpoint's epoch
+            report_epoch(new)
+        bar.update(new)
         post: dict[str, str] = {}
         if t.loss_log:
             last = t.loss_log[-1]
@@ -294,7 +296,7 @@ def _worker(job: tuple[Any, ...]) -> tuple[int, str]:
         progress=False,
         threads=threads,
         save_model=save_model,
-        report_epoch=lambda: done.put(1),
+        report_epoch=done.put,
         checkpoint_every=checkpoint_every,
         tensorboard=tensorboard,
     )
