@@ -190,3 +190,23 @@ def test_a_finding_that_names_no_cell_or_is_malformed_is_refused(tmp_path, capsy
         assert message in capsys.readouterr().err, message
     assert cli.main([*argv, "--findings", str(tmp_path / "none.toml")]) == 2
     assert "none.toml: no such findings file" in capsys.readouterr().err
+
+
+def test_figure5_is_drawn_on_the_page_once_an_epsilon_run_exists(tmp_path):
+    root = tmp_path / "results" / "jumping"
+    for seed, pct in ((1, 80.0), (2, 90.0)):
+        _record(root / "randconv-pse-wide", "randconv-pse", seed, pct)
+    out = tmp_path / "results" / "README.md"
+    argv = ["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]
+    assert cli.main(argv) == 0
+    fig5 = root / "figures" / "fig5.png"
+    assert not fig5.exists() and "![Figure 5]" not in out.read_text()  # ε = 0 alone: no figure
+    for seed, pct in ((1, 30.0), (2, 40.0)):
+        _record(root / "eps", "randconv-pse", seed, pct, psm_epsilon=0.5)
+    assert cli.main(argv) == 0
+    page = out.read_text()
+    section = page.split("## Figure 5")[1].split("## ")[0]
+    assert "![Figure 5](jumping/figures/fig5.png)" in section
+    assert fig5.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    other = [line for line in page.splitlines() if line.startswith("Other figures")]
+    assert not any("fig5.png" in line for line in other)  # drawn here, not listed again

@@ -407,3 +407,37 @@ def test_figure_notes_config_mismatches_inside_a_series(tmp_path):
         ("randconv-pse, wide, exact", 0.2, 1),
     ]
     assert any("learning_rate" in n for n in notes)
+
+
+def test_identity_fills_the_untried_epsilons_of_exact_and_tv_from_epsilon_zero():
+    Cell = suboptimality.Cell
+    cells = [
+        Cell("randconv-pse, wide, exact", 0.0, [1, 2], [80.0, 90.0], {2000}),
+        Cell("randconv-pse, wide, exact", 0.2, [1], [70.0], {2000}),  # run: kept, not filled
+        Cell("randconv-pse, wide, exact", 0.5, [1, 2], [20.0, 30.0], {2000}),
+        Cell("randconv-pse, wide, sampled", 0.0, [1, 2], [80.0, 90.0], {2000}),
+        Cell("randconv-pse, wide, sampled", 0.3, [1], [50.0], {2000}),
+    ]
+    filled = suboptimality.with_identity(cells)
+    exact = {c.epsilon: c for c in filled if c.series.endswith("exact")}
+    assert sorted(exact) == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+    for eps in (0.1, 0.3, 0.4):
+        assert exact[eps].values == [80.0, 90.0] and exact[eps].sources == {"identity"}
+    assert exact[0.2].values == [70.0] and "identity" not in exact[0.2].sources
+    assert "identity" not in exact[0.5].sources
+    sampled = sorted(c.epsilon for c in filled if c.series.endswith("sampled"))
+    assert sampled == [0.0, 0.3]  # the sampled reading changes the positives: never filled
+    assert len(cells) == 5  # the input is left alone
+
+
+def test_figure_command_draws_the_identity_points_on_request(tmp_path):
+    legacy = {"preset": "randconv-pse", "alpha": 5.0}
+    _write_runs(tmp_path / "eps0", {1: 80.0, 2: 90.0}, legacy)
+    _write_runs(tmp_path / "eps0.5", {1: 20.0, 2: 30.0}, legacy | {"psm_epsilon": 0.5})
+    pngs = []
+    for flag in ([], ["--identity"]):
+        png = tmp_path / f"fig{len(flag)}.png"
+        dirs = [str(tmp_path / "eps0"), str(tmp_path / "eps0.5")]
+        assert cli.main(["jumping", "suboptimality", *dirs, "--out", str(png), *flag]) == 0
+        pngs.append(png.read_bytes())
+    assert pngs[0] != pngs[1]  # the hollow ε = 0.1-0.4 points and their legend entry

@@ -80,7 +80,7 @@ class Cell:
 
 
 #: the PNGs in ``jumping/figures/`` this page draws (the rest there are listed as they are).
-GENERATED_FIGURES = ("curves-", "solved-")
+GENERATED_FIGURES = ("curves-", "solved-", "fig5")
 #: the file of hand-written findings the page looks for in each folder it is given.
 FINDINGS_FILE = "findings.toml"
 TABLE_KEYS = ("1", "2", "G.1", "5")
@@ -386,6 +386,33 @@ def plot_curves(records: list[dict[str, Any]], grid: str, path: Path) -> bool:
     return True
 
 
+def plot_figure5(cells: list[Cell], path: Path) -> bool:
+    """Figure 5 from the page's Figure-5 cells (:func:`suboptimality.plot`): one series per PSM
+    mode that has runs at ε > 0, each starting from the ε = 0 cell; ε = 0.1-0.4 of the
+    exact/tv series drawn from the ε = 0 runs where not run (the tested identity). Returns
+    False (no file) while no ε > 0 run exists."""
+    from pisces.experiments.jumping import suboptimality as sub
+
+    def eps(c: Cell) -> float:
+        return float(c.row.removeprefix("ε = "))
+
+    zero = next((c for c in cells if eps(c) == 0), None)
+    modes = sorted({c.column for c in cells if eps(c) > 0}, key=sub.PSM_EPSILON_MODES.index)
+    if zero is None or not modes:
+        return False
+    series = []
+    for mode in modes:
+        name = f"randconv-pse, wide, {mode}"
+        series.append(sub.Cell(name, 0.0, values=list(zero.scores)))
+        series += [
+            sub.Cell(name, eps(c), values=list(c.scores))
+            for c in cells
+            if c.column == mode and eps(c) > 0
+        ]
+    save_figure_atomic(sub.figure(sub.with_identity(series)), path)
+    return True
+
+
 def plot_majority_map(records: list[dict[str, Any]], title: str, path: Path) -> None:
     """The tasks solved by a majority of ``records`` (seeds of one method and grid)."""
     from pisces.experiments.jumping import figures
@@ -493,6 +520,13 @@ def render(
             if missing:
                 parts += [f"Not run yet: {', '.join(missing)}.", ""]
         parts += discussion(mine, findings, seed=seed, reps=reps, page_dir=out.parent)
+        if key == "5" and plot_figure5(mine, fig_dir / "fig5.png"):
+            parts += [
+                f"![Figure 5]({rel(fig_dir / 'fig5.png')}) (thin bars ± one std, the paper's; "
+                "thick bars the 95 % CI of the mean; dots the seeds; hollow: the ε = 0 runs, "
+                "which a run at that ε equals bit for bit)",
+                "",
+            ]
     if where:
         parts += [
             "## Where each cell ran",

@@ -43,8 +43,10 @@ __all__ = [
     "Cell",
     "collect",
     "markdown",
+    "figure",
     "plot",
     "positives_table",
+    "with_identity",
     "configure",
     "run",
 ]
@@ -192,12 +194,53 @@ def markdown(cells: Sequence[Cell], notes: Sequence[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(cells: Sequence[Cell], out: Path) -> None:
-    """PNG: per series, mean ± one std vs ε (line, error bars) and every seed as a dot."""
+#: the PSM modes whose positives at every ε ≤ 0.4 are the optimal policy's (tested: a run
+#: there is the ε = 0 run of its seed, bit for bit, under the presets' unweighted loss).
+IDENTITY_MODES = ("exact", "tv")
+IDENTITY_EPSILONS = (0.1, 0.2, 0.3, 0.4)
+
+
+def with_identity(
+    cells: Sequence[Cell], epsilons: Sequence[float] = IDENTITY_EPSILONS
+) -> list[Cell]:
+    """``cells`` plus, for each series of an :data:`IDENTITY_MODES` mode, a copy of its ε = 0
+    cell at every ε of ``epsilons`` it has no runs of, with ``sources == {"identity"}``: the
+    points those runs would give, known without running them. Only for the presets'
+    unweighted loss, under which the positives are all the metric feeds to training."""
+    out = list(cells)
+    for c in cells:
+        if c.epsilon != 0 or c.series.rsplit(", ", 1)[-1] not in IDENTITY_MODES:
+            continue
+        have = {d.epsilon for d in cells if d.series == c.series}
+        for eps in epsilons:
+            if eps not in have:
+                copy = Cell(c.series, eps, list(c.seeds), list(c.values), set(c.epochs))
+                copy.sources.add("identity")
+                out.append(copy)
+    return sorted(out, key=lambda c: (c.series, c.epsilon))
+
+
+def plot(cells: Sequence[Cell], out: Path, *, reps: int = 10_000) -> None:
+    """Write :func:`figure` of ``cells`` to the PNG ``out`` (atomically)."""
+    from pisces.experiments.runs import save_figure_atomic
+
+    fig = figure(cells, reps=reps)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_figure_atomic(fig, out)
+    fig.clf()
+
+
+def figure(cells: Sequence[Cell], *, reps: int = 10_000) -> Any:
+    """Per series vs ε, the mean with ± one std (thin bars, the paper's) and the 95 %
+    bootstrap CI of the mean (thick bars, :func:`pisces.analysis.stats.summarize`, seed 0,
+    ``reps``), every seed as a dot; cells made by :func:`with_identity` are hollow. Returns
+    the matplotlib figure (closed to pyplot)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from pisces.analysis import stats
 
     fig, ax = plt.subplots(figsize=(5.2, 3.8), dpi=150)
     series = list(dict.fromkeys(c.series for c in cells))
@@ -210,9 +253,25 @@ def plot(cells: Sequence[Cell], out: Path) -> None:
         bars = ax.errorbar(
             x, [c.mean for c in mine], yerr=yerr, marker="o", capsize=3, label=name, zorder=3
         )
+        color = bars[0].get_color()
         for xi, c in zip(x, mine, strict=True):
+            if c.n > 1:
+                lo, hi = stats.summarize(c.values, seed=0, reps=reps).mean_ci
+                ax.plot([xi, xi], [lo, hi], color=color, lw=4, alpha=0.45, zorder=3)
+            if "identity" in c.sources:
+                ax.scatter([xi], [c.mean], s=30, facecolor="white", edgecolor=color, zorder=4)
+                continue
             spread = np.linspace(-width / 3, width / 3, c.n) if c.n > 1 else np.zeros(1)
-            ax.scatter(xi + spread, c.values, s=6, alpha=0.35, color=bars[0].get_color(), zorder=2)
+            ax.scatter(xi + spread, c.values, s=6, alpha=0.35, color=color, zorder=2)
+    if any("identity" in c.sources for c in cells):
+        ax.scatter(
+            [],
+            [],
+            s=30,
+            facecolor="white",
+            edgecolor="0.3",
+            label="the ε = 0 runs (tested identity)",
+        )
     ax.errorbar(
         [-0.02],
         [PAPER_EPSILON0[0]],
@@ -231,9 +290,8 @@ def plot(cells: Sequence[Cell], out: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
     plt.close(fig)
+    return fig
 
 
 def positives_table(
@@ -300,7 +358,7 @@ def run(args: argparse.Namespace) -> int:
     text = markdown(cells, notes)
     if args.positives:
         text += "\n" + positives_table()
-    plot(cells, out)
+    plot(with_identity(cells) if args.identity else cells, out)
     md_path.parent.mkdir(parents=True, exist_ok=True)
     md_path.write_text(text)
     print(text, end="")
@@ -316,6 +374,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")
     parser.add_argument(
         "--md", type=Path, default=None, help="Markdown table (default: --out with .md)"
+    )
+    parser.add_argument(
+        "--identity",
+        action="store_true",
+        help="draw ε = 0.1-0.4 of the exact/tv series from their ε = 0 runs (hollow): a run "
+        "there is the ε = 0 run bit for bit under the presets' unweighted loss (tested)",
     )
     parser.add_argument(
         "--positives",
