@@ -47,7 +47,7 @@ MAX_PSM_EPSILON = 0.5
 RAND_CONV_RGB = ("mix", "per-channel")
 #: config fields that change when a run reports, not what it computes: resume and the
 #: report's "differs from the preset" labels ignore them.
-EXECUTION_FIELDS = ("eval_every", "log_every")
+EXECUTION_FIELDS = ("eval_every", "log_every", "flush_denormal")
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,15 @@ class JumpingConfig:
     """Reduce the loss metrics to the host every this many steps [steps]."""
     amp_bf16: bool = False
     """bfloat16 autocast for the forward passes (presets: fp32)."""
+    flush_denormal: bool = False
+    """Flush subnormal floats to zero on the CPU for the whole run (``torch.set_flush_denormal``;
+    the calling thread, i.e. all of a ``--threads 1`` run). A presets' run whose only loss is a
+    cross-entropy that reaches ~0 (``dropout-l2``) decays weights and Adam moments into the
+    subnormal range, which Intel cores compute several times slower
+    (``benchmarks/results/jumping_denormals.md``: 4.5x an epoch); TensorFlow, the official
+    code's framework, flushes them by default. It changes a run's bits, not its science (a
+    subnormal is < 1.2e-38), so it is an execution field: not part of a cell's label, stamped
+    in each record's ``precision``. Off by default: records older than the field ran without."""
     psm_epsilon: float = 0.0
     """ε of the ε-suboptimal policies whose PSM picks the alignment positives (paper §5.4,
     Figure 5): the optimal action with probability 1 − ε, the other one with probability ε.

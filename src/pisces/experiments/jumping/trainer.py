@@ -31,9 +31,10 @@ execution it ran under. The CLI, the process pool (and the sweep and tuning laye
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -281,19 +282,21 @@ class JumpingTrainer:
         self.train_seconds = float(state["train_seconds"])
 
     def run(self, on_epoch: Callable[[JumpingTrainer], None] | None = None) -> EvalRecord:
-        """Train ``cfg.epochs`` epochs, evaluating on schedule; returns the final evaluation."""
-        while self.epoch < self.cfg.epochs:
-            start = time.perf_counter()
-            self.train_epoch()
-            if self.should_evaluate():
-                self.flush()
-                self.train_seconds += time.perf_counter() - start
-                self.evaluate()
-            else:
-                self.train_seconds += time.perf_counter() - start
-            if on_epoch is not None:
-                on_epoch(self)
-        self.flush()
+        """Train ``cfg.epochs`` epochs, evaluating on schedule; returns the final evaluation.
+        Subnormals are flushed throughout if ``cfg.flush_denormal`` (and not after)."""
+        with flush_denormals(self.cfg.flush_denormal):
+            while self.epoch < self.cfg.epochs:
+                start = time.perf_counter()
+                self.train_epoch()
+                if self.should_evaluate():
+                    self.flush()
+                    self.train_seconds += time.perf_counter() - start
+                    self.evaluate()
+                else:
+                    self.train_seconds += time.perf_counter() - start
+                if on_epoch is not None:
+                    on_epoch(self)
+            self.flush()
         return self.evals[-1]
 
     def result(self) -> dict[str, Any]:
@@ -324,7 +327,8 @@ class JumpingTrainer:
             "train_seconds": self.train_seconds,
             "eval_seconds": sum(e.seconds for e in self.evals),
             "device": str(self.device),
-            "precision": "bf16" if self.cfg.amp_bf16 else "fp32",
+            "precision": ("bf16" if self.cfg.amp_bf16 else "fp32")
+            + (", denormals flushed" if self.cfg.flush_denormal else ""),
             "config": self.cfg.to_dict(),
         }
 
@@ -367,6 +371,10 @@ class EnsembleTrainer:
 
     def run(self, on_epoch: Callable[[EnsembleTrainer], None] | None = None) -> None:
         """Train ``cfg.epochs`` epochs; evaluate every seed on the per-seed schedule."""
+        with flush_denormals(self.cfg.flush_denormal):
+            self._run(on_epoch)
+
+    def _run(self, on_epoch: Callable[[EnsembleTrainer], None] | None) -> None:
         while self.epoch < self.cfg.epochs:
             start = time.perf_counter()
             self.train_epoch()
@@ -393,6 +401,20 @@ def stamp(result: dict[str, Any], wall_seconds: float) -> dict[str, Any]:
         "threads": torch.get_num_threads(),
         "wall_seconds": wall_seconds,
     }
+
+
+@contextlib.contextmanager
+def flush_denormals(on: bool) -> Iterator[None]:
+    """Flush subnormal floats to zero on this thread's CPU inside the block if ``on`` (torch
+    has no getter for the flag: it is set back to off, torch's default, afterwards)."""
+    if not on:
+        yield
+        return
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 #: format tag of a mid-run checkpoint file.
