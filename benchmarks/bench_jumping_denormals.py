@@ -50,6 +50,7 @@ def main() -> None:
         return t
 
     t = trainer()
+    at_epoch = t.epoch
     weights = [p.data for p in t.net.parameters()]
     moments = [
         v
@@ -77,7 +78,7 @@ def main() -> None:
         f"- CPU: {cpu_model()}; torch {torch.__version__}; 1 thread; load average before "
         f"{load[0]:.2f} (other runs on the machine count: ratios only)",
         f"- run: `{cfg.preset}`, {cfg.grid} grid, seed {state['seed']}, checkpoint at epoch "
-        f"{t.epoch - 1}",
+        f"{at_epoch}",
         f"- subnormal float32 values: {subnormal(weights)} of {sum(w.numel() for w in weights)} "
         f"weights, {subnormal(moments)} of {sum(m.numel() for m in moments)} Adam moments",
         "",

@@ -45,8 +45,10 @@ PSM_EPSILON_MODES = ("exact", "tv", "sampled")
 MAX_PSM_EPSILON = 0.5
 #: how RandConv treats the RGB frames of the colored task (see ``JumpingConfig.rand_conv_rgb``).
 RAND_CONV_RGB = ("mix", "per-channel")
-#: config fields that change when a run reports, not what it computes: resume and the
-#: report's "differs from the preset" labels ignore them.
+#: config fields that are not part of a result's identity: when a run reports, and whether it
+#: flushes subnormals (its bits, not its numbers beyond rounding). A folder's "same
+#: configuration" check and the report's "differs from the preset" labels ignore them; a
+#: mid-run checkpoint is resumed only by the exact same config, these fields included.
 EXECUTION_FIELDS = ("eval_every", "log_every", "flush_denormal")
 
 
@@ -119,7 +121,7 @@ class JumpingConfig:
     """bfloat16 autocast for the forward passes (presets: fp32)."""
     flush_denormal: bool = False
     """Flush subnormal floats to zero on the CPU for the whole run (``torch.set_flush_denormal``;
-    the calling thread, i.e. all of a ``--threads 1`` run). A presets' run whose only loss is a
+    the calling thread, i.e. all of a ``--threads 1`` run). A run whose only loss is a
     cross-entropy that reaches ~0 (``dropout-l2``) decays weights and Adam moments into the
     subnormal range, which Intel cores compute several times slower
     (``benchmarks/results/jumping_denormals.md``: 4.5x an epoch); TensorFlow, the official

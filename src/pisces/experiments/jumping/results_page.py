@@ -23,6 +23,7 @@ Table 1 method's solved map (tasks solved by a majority of its seeds, paper Figu
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import re
@@ -163,6 +164,15 @@ def relink(text: str, source_dir: Path, page_dir: Path) -> str:
     return _LINK.sub(fix, text)
 
 
+@functools.lru_cache(maxsize=256)
+def _summary(scores: tuple[float, ...], seed: int, reps: int) -> Any:
+    """:func:`pisces.analysis.stats.summarize` of a cell, computed once for its table row and
+    its line under the table."""
+    from pisces.analysis import stats
+
+    return stats.summarize(scores, seed=seed, reps=reps)
+
+
 def _fmt(x: float, digits: int = 1) -> str:
     return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
@@ -255,7 +265,6 @@ def _inside(lo: float, hi: float, paper: tuple[float, float] | None) -> str:
 
 def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str]:
     """A table's Markdown rows and its generated summary sentence."""
-    from pisces.analysis import stats
 
     header = (
         "| method | column | n | mean (std) | IQM [95% CI] | mean [95% CI] | paper | "
@@ -263,7 +272,7 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
     )
     lines, inside, outside = [], [], []
     for c in cells:
-        s = stats.summarize(c.scores, seed=seed, reps=reps)
+        s = _summary(c.scores, seed, reps)
         spread = s.std if c.spread == "std" else s.std / math.sqrt(s.n)
         single = s.n < 2  # one seed has no spread and no CI: no verdict either
         verdict = (
@@ -300,12 +309,11 @@ def discussion(
     gap to the paper in points and its finding (links made relative to ``page_dir``); then the
     cells without a verdict (no paper value, or one seed) that have a finding. Empty when
     there is nothing to say."""
-    from pisces.analysis import stats
 
     by_key = {(f.table, f.row, f.column): f for f in findings}
     outside, inside, other = [], [], []
     for c in cells:
-        s = stats.summarize(c.scores, seed=seed, reps=reps)
+        s = _summary(c.scores, seed, reps)
         f = by_key.get((c.table, c.row, c.column))
         note = "" if f is None else " " + relink(f.text, f.source.parent, page_dir)
         name = f"{c.row} ({c.column}, n = {s.n})"
@@ -387,7 +395,7 @@ def plot_curves(records: list[dict[str, Any]], grid: str, path: Path) -> bool:
 
 
 def plot_figure5(cells: list[Cell], path: Path) -> bool:
-    """Figure 5 from the page's Figure-5 cells (:func:`suboptimality.plot`): one series per PSM
+    """Figure 5 from the page's Figure-5 cells (:func:`suboptimality.figure`): one series per PSM
     mode that has runs at ε > 0, each starting from the ε = 0 cell; ε = 0.1-0.4 of the
     exact/tv series drawn from the ε = 0 runs where not run (the tested identity). Returns
     False (no file) while no ε > 0 run exists."""
@@ -461,7 +469,8 @@ def render(
     cells, notes = collect(dirs)
     if findings is None:
         findings = [f for path in find_findings(dirs) for f in load_findings(path)]
-    for f in unmatched(findings, cells):
+    if stray := unmatched(findings, cells):
+        f = stray[0]
         raise ValueError(
             f"{f.source}: the finding for Table {f.table}, {f.row!r}, {f.column!r} names no "
             "cell on the page (check its spelling against the page's rows and columns)"

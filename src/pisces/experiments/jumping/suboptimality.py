@@ -227,7 +227,6 @@ def plot(cells: Sequence[Cell], out: Path, *, reps: int = 10_000) -> None:
     fig = figure(cells, reps=reps)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_figure_atomic(fig, out)
-    fig.clf()
 
 
 def figure(cells: Sequence[Cell], *, reps: int = 10_000) -> Any:
