@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from pisces.experiments.jumping.config import make_config
 from pisces.experiments.jumping.trainer import run
@@ -62,6 +63,28 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path):
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable checkpoint"):
         run(cfg, 1, checkpoint=path, checkpoint_every=1)
+
+
+def test_a_checkpoint_older_than_a_config_field_resumes_as_its_default(tmp_path):
+    # a file written before flush_denormal existed ran without flushing: it resumes a run
+    # with the field at its default (the same result as never stopping) and no other
+    cfg = make_config("dropout-l2", epochs=2, batch_size=16, eval_every=0)
+    whole, _ = run(cfg, 1)
+    path = tmp_path / "midrun.pt"
+
+    def stop_at_epoch_1(trainer):
+        if trainer.epoch == 1:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run(cfg, 1, on_epoch=stop_at_epoch_1, checkpoint=path, checkpoint_every=1)
+    state = torch.load(path, weights_only=False)
+    del state["config"]["flush_denormal"]
+    torch.save(state, path)
+    with pytest.raises(ValueError, match="made by another run .*'config'"):
+        run(cfg.replace(flush_denormal=True), 1, checkpoint=path, checkpoint_every=1)
+    resumed, trainer = run(cfg, 1, checkpoint=path, checkpoint_every=1)
+    assert trainer.epoch == 2 and _numbers(resumed) == _numbers(whole)
 
 
 def test_cli_killed_mid_run_resumes_from_its_checkpoint(tmp_path):

@@ -437,10 +437,21 @@ def save_midrun(path: Path, trainer: JumpingTrainer, wall_seconds: float) -> Non
         torch.save(state, f)
 
 
+def _field_defaults() -> dict[str, Any]:
+    """Every :class:`JumpingConfig` field that has a default, with it."""
+    return {
+        f.name: f.default
+        for f in dataclasses.fields(JumpingConfig)
+        if f.default is not dataclasses.MISSING
+    }
+
+
 def load_midrun(path: Path, trainer: JumpingTrainer) -> float | None:
     """Resume ``trainer`` from the mid-run checkpoint at ``path`` if there is one made by the
     same run (config, seed, device, thread count); returns the wall time it had used, or
-    None (no file). Raises ``ValueError`` naming the file if it belongs to another run."""
+    None (no file). A config field the file lacks (added to :class:`JumpingConfig` after it
+    was written) counts as its default, the behaviour the file's run had. Raises
+    ``ValueError`` naming the file if it belongs to another run."""
     if not path.exists():
         return None
     try:
@@ -455,6 +466,9 @@ def load_midrun(path: Path, trainer: JumpingTrainer) -> float | None:
         "threads": torch.get_num_threads(),
     }
     theirs = {k: state.get(k) for k in mine}
+    if isinstance(theirs["config"], dict):
+        # A field added to JumpingConfig after the file was written ran as its default.
+        theirs["config"] = {**_field_defaults(), **theirs["config"]}
     if theirs != mine:
         bad = sorted(k for k in mine if theirs[k] != mine[k])
         raise ValueError(f"{path} was made by another run (differs in {bad}); delete it")
