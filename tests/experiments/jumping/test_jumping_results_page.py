@@ -53,6 +53,8 @@ def test_results_page_tables_verdicts_and_figures(tmp_path, capsys):
     assert rows["RandConv + PSEs"].endswith("| 87.0 (10.1) | yes |")
     assert rows["PSEs"].endswith("| 33.6 (10.0) | **no** |")  # 21, 22 vs the paper's 33.6
     assert "| ε = 0.5 | exact | 1 | 40.0" in page  # Figure 5, not pooled with the preset
+    # the paper prints no number for ε > 0 (Table 1's 87.0 is its ε = 0 point only)
+    assert rows["ε = 0.5"].endswith("| – | – |") and rows["ε = 0"].endswith("| 87.0 (10.1) | yes |")
     assert "pse, wide grid, 10 epochs: 1 seed(s)" in page  # off the protocol, listed apart
     assert "outside: PSEs (wide, n=2)" in page
     table1, table2 = page.split("## Table 2")[0], page.split("## Table 2")[1].split("## ")[0]
@@ -60,6 +62,7 @@ def test_results_page_tables_verdicts_and_figures(tmp_path, capsys):
     single = "| 40.0 [–, –] | 40.0 [–, –] | 41.4 (17.6) | n = 1: no CI |"
     assert rows["RandConv + Bisimulation"].endswith(single)  # one seed: no CI, no verdict
     assert "| π*-bisim + ℓ2 | wide | 1 | 40.0 (–) |" in table2
+    assert "No cell with a paper value has two seeds yet" in table2  # not "in 0 of 0 cells"
     assert "RandConv + Bisimulation (wide)" not in page.split("Not run yet: ")[1].split("\n")[0]
     figures = tmp_path / "results" / "jumping" / "figures"
     assert (figures / "curves-wide.png").stat().st_size > 0
