@@ -213,3 +213,29 @@ def test_figure5_is_drawn_on_the_page_once_an_epsilon_run_exists(tmp_path):
     assert fig5.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     other = [line for line in page.splitlines() if line.startswith("Other figures")]
     assert not any("fig5.png" in line for line in other)  # drawn here, not listed again
+
+
+def test_colored_runs_fill_table_g1_red_and_green_with_standard_errors(tmp_path):
+    root = tmp_path / "results" / "jumping"
+    for seed, (red, green) in enumerate(((30.0, 97.0), (40.0, 99.0), (38.0, 98.0)), start=1):
+        colored = {"colors": True, "test_solved_pct_red": red, "test_solved_pct_green": green}
+        _record(root / "pse-colors-wide", "pse-colors", seed, red, stamps=colored, colors=True)
+    short = {"colors": True, "test_solved_pct_red": 5.0, "test_solved_pct_green": 9.0}
+    _record(root / "pse-colors-short", "pse-colors", 1, 5.0, epochs=10, stamps=short, colors=True)
+    _record(root / "pse-wide", "pse", 1, 20.0)
+    out = tmp_path / "results" / "README.md"
+    argv = ["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]
+    assert cli.main(argv) == 0
+    page = out.read_text()
+    g1 = page.split("## Table G.1")[1].split("## ")[0]
+    rows = {tuple(line.split(" | ")[:2]): line for line in g1.splitlines() if "|" in line}
+    red, green = rows[("| PSEs", "red")], rows[("| PSEs", "green")]
+    # mean (standard error) as the paper prints it: red 36.0, s.e. std/sqrt(3) = 5.29/1.73
+    assert red.startswith("| PSEs | red | 3 | 36.0 (3.1 s.e.) |")
+    assert red.endswith("| 37.9 (1.9) s.e. | yes |")
+    assert green.startswith("| PSEs | green | 3 | 98.0 (0.6 s.e.) |")
+    assert green.endswith("| 100.0 (0.0) s.e. | **no** |")  # above every seed: outside the CI
+    # colored runs stay out of Table 1; the 10-epoch run is listed apart, not pooled
+    table1 = page.split("## Table 2")[0]
+    assert "| PSEs | wide | 1 | 20.0 (–) |" in table1 and "| red |" not in table1
+    assert "pse-colors, wide grid, 10 epochs: 1 seed(s)" in page
