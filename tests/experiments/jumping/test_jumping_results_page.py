@@ -222,6 +222,9 @@ def test_colored_runs_fill_table_g1_red_and_green_with_standard_errors(tmp_path)
         _record(root / "pse-colors-wide", "pse-colors", seed, red, stamps=colored, colors=True)
     short = {"colors": True, "test_solved_pct_red": 5.0, "test_solved_pct_green": 9.0}
     _record(root / "pse-colors-short", "pse-colors", 1, 5.0, epochs=10, stamps=short, colors=True)
+    for seed in (1, 2):  # a variant of the preset: its own row, without the paper's value
+        _record(root / "rc-pc", "randconv-colors", seed, 50.0, stamps=colored, colors=True,
+                rand_conv_rgb="per-channel")  # fmt: skip
     _record(root / "pse-wide", "pse", 1, 20.0)
     out = tmp_path / "results" / "README.md"
     argv = ["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]
@@ -235,6 +238,8 @@ def test_colored_runs_fill_table_g1_red_and_green_with_standard_errors(tmp_path)
     assert red.endswith("| 37.9 (1.9) s.e. | yes |")
     assert green.startswith("| PSEs | green | 3 | 98.0 (0.6 s.e.) |")
     assert green.endswith("| 100.0 (0.0) s.e. | **no** |")  # above every seed: outside the CI
+    variant = rows[("| RandConv [rand_conv_rgb=per-channel]", "red")]
+    assert variant.endswith("| – | – |") and ("| RandConv", "red") not in rows
     # colored runs stay out of Table 1; the 10-epoch run is listed apart, not pooled
     table1 = page.split("## Table 2")[0]
     assert "| PSEs | wide | 1 | 20.0 (–) |" in table1 and "| red |" not in table1

@@ -243,7 +243,7 @@ def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
         elif table == "2":
             paper = TABLE2.get(row)
         elif table == "G.1":
-            pair = TABLE_G1.get(row.split(" [")[0])
+            pair = TABLE_G1.get(row)  # a variant ("RandConv [rand_conv_rgb=...]") has none
             paper = None if pair is None else pair[0 if column == "red" else 1]
             spread = "s.e."
         elif table == "5":
@@ -281,7 +281,7 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
             "–" if c.paper is None else "n = 1: no CI" if single else _inside(*s.mean_ci, c.paper)
         )
         paper = "–" if c.paper is None else f"{c.paper[0]:.1f} ({c.paper[1]:.1f})"
-        if c.spread != "std":
+        if c.spread != "std" and c.paper is not None:
             paper += " s.e."
         iqm_ci = (math.nan, math.nan) if single else s.iqm_ci
         mean_ci = (math.nan, math.nan) if single else s.mean_ci
