@@ -12,6 +12,8 @@
 #   Table G.1 (wide): the four *-colors presets (5)
 #   Figure 5 (wide): ε = 0.5 exact; sampled ε = 0.1 and 0.3 (5 each)
 #   PSE gap (wide): Eq. 4 loss and coupling weights to 10 seeds; lr_decay = 1.0 (3)
+#   RandConv on colors (wide, from session 13): rand_conv_rgb = per-channel (3), the RandConv
+#     that never mixes colors, beside the default `mix` whose agents jump on green (seed 1)
 #   Precision (wide): randconv-pse bf16 seeds 6-10, only where bf16 hardware is (see below)
 # The dropout-l2 cells (cross-entropy their only loss) flush denormals (--flush-denormal; from
 # session 11): without it their weights decay into the subnormal range and an epoch runs 4.5x
@@ -54,6 +56,7 @@ cells=(
   "pse-paper-variant-wide|10|--preset pse --grid wide --loss-variant paper"
   "pse-coupling-wide|10|--preset pse --grid wide --coupling-weights"
   "pse-lr-decay1-wide|3|--preset pse --grid wide --set lr_decay=1.0"
+  "randconv-colors-perchannel-wide|3|--preset randconv-colors --grid wide --set rand_conv_rgb=per-channel"
 )
 # bf16 randconv-pse seeds 6-10 (the precision comparison): only on a CPU with bf16 units,
 # where they come first (bf16 is emulated and 2.3x slower than fp32 elsewhere).
