@@ -2,8 +2,13 @@
 
 For the training and the test tasks, at k = 0, 1, 3 steps before the jump, prints the median
 p(JUMP) and the fraction of states with p(JUMP) > 0.5, once with the identity kernel and once
-over 32 random RandConv kernels (p_identity = 0, the checkpoint's ``rand_conv_rgb``). Used for
-Table G.1's RandConv rows (COMMANDS.md, session 13):
+over 32 random RandConv kernels (p_identity = 0, the checkpoint's ``rand_conv_rgb``). First it
+prints the p(JUMP) that minimises the cross-entropy at a state a colour-blind agent cannot tell
+from its other-colour twin, under the class-balanced sampler (spec §6.2: each sample is a JUMP
+state or a RIGHT state with probability 1/2): each red jump state is drawn w_J = 1/(2 n_J)
+of the time and its green twin (label RIGHT) w_R = 1/(2 n_R), so the minimum is
+p* = w_J / (w_J + w_R) = n_R / (n_R + n_J). Used for Table G.1's RandConv rows (COMMANDS.md,
+sessions 13 and 14):
 
     OMP_NUM_THREADS=1 .venv/bin/python results/jumping/colors_probe.py \\
         results/jumping/randconv-colors-wide/seed-001.pt
@@ -29,6 +34,11 @@ split = np.asarray(data.split)[data.eval_task.numpy()]
 gen = torch.Generator().manual_seed(0)
 c = cfg.rand_conv_channels
 print(path, cfg.preset, "rand_conv_rgb", cfg.rand_conv_rgb, "channels", c)
+n_j, n_r = len(data.jump_index), len(data.right_index)
+print(
+    f"balanced sampler: {n_j} JUMP and {n_r} RIGHT training states; a colour-blind agent's "
+    f"cross-entropy minimum at the aliased jump state is p(JUMP) = {n_r / (n_r + n_j):.4f}"
+)
 for name in ("train", "test"):
     tasks = torch.as_tensor(split == name)
     for kk in (0, 1, 3):
