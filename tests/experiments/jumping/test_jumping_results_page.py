@@ -233,14 +233,17 @@ def test_colored_runs_fill_table_g1_red_and_green_with_standard_errors(tmp_path)
     g1 = page.split("## Table G.1")[1].split("## ")[0]
     rows = {tuple(line.split(" | ")[:2]): line for line in g1.splitlines() if "|" in line}
     red, green = rows[("| PSEs", "red")], rows[("| PSEs", "green")]
-    # mean (standard error) as the paper prints it: red 36.0, s.e. std/sqrt(3) = 5.29/1.73
-    assert red.startswith("| PSEs | red | 3 | 36.0 (3.1 s.e.) |")
-    assert red.endswith("| 37.9 (1.9) s.e. | yes |")
-    assert green.startswith("| PSEs | green | 3 | 98.0 (0.6 s.e.) |")
-    assert green.endswith("| 100.0 (0.0) s.e. | **no** |")  # above every seed: outside the CI
+    # mean (standard error) as the paper prints it: red 36.0, s.e. std/sqrt(3) = 5.29/1.73;
+    # the header names the spread once, for ours and the paper's
+    assert "| n | mean (s.e.) | IQM [95% CI] | mean [95% CI] | paper mean (s.e.) |" in g1
+    assert red.startswith("| PSEs | red | 3 | 36.0 (3.1) |")
+    assert red.endswith("| 37.9 (1.9) | yes |")
+    assert green.startswith("| PSEs | green | 3 | 98.0 (0.6) |")
+    assert green.endswith("| 100.0 (0.0) | **no** |")  # above every seed: outside the CI
     variant = rows[("| RandConv [rand_conv_rgb=per-channel]", "red")]
     assert variant.endswith("| – | – |") and ("| RandConv", "red") not in rows
     # colored runs stay out of Table 1; the 10-epoch run is listed apart, not pooled
     table1 = page.split("## Table 2")[0]
     assert "| PSEs | wide | 1 | 20.0 (–) |" in table1 and "| red |" not in table1
+    assert "| n | mean (std) |" in table1 and "s.e." not in table1.split("| method |")[1]
     assert "pse-colors, wide grid, 10 epochs: 1 seed(s)" in page

@@ -268,8 +268,12 @@ def _inside(lo: float, hi: float, paper: tuple[float, float] | None) -> str:
 def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str]:
     """A table's Markdown rows and its generated summary sentence."""
 
+    # a table's cells share one spread: the std, or the standard error (Table G.1), named once
+    # in the header, beside our mean and the paper's
+    se = bool(cells) and cells[0].spread != "std"
     header = (
-        "| method | column | n | mean (std) | IQM [95% CI] | mean [95% CI] | paper | "
+        f"| method | column | n | mean ({'s.e.' if se else 'std'}) | IQM [95% CI] | "
+        f"mean [95% CI] | paper{' mean (s.e.)' if se else ''} | "
         "paper mean in our CI |\n|---|---|---|---|---|---|---|---|\n"
     )
     lines, inside, outside = [], [], []
@@ -281,13 +285,11 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
             "–" if c.paper is None else "n = 1: no CI" if single else _inside(*s.mean_ci, c.paper)
         )
         paper = "–" if c.paper is None else f"{c.paper[0]:.1f} ({c.paper[1]:.1f})"
-        if c.spread != "std" and c.paper is not None:
-            paper += " s.e."
         iqm_ci = (math.nan, math.nan) if single else s.iqm_ci
         mean_ci = (math.nan, math.nan) if single else s.mean_ci
         lines.append(
-            f"| {c.row} | {c.column} | {s.n} | {_fmt(s.mean)} ({_fmt(spread)}"
-            f"{'' if c.spread == 'std' else ' s.e.'}) | {_fmt(s.iqm)} [{_fmt(iqm_ci[0])}, "
+            f"| {c.row} | {c.column} | {s.n} | {_fmt(s.mean)} ({_fmt(spread)}) | "
+            f"{_fmt(s.iqm)} [{_fmt(iqm_ci[0])}, "
             f"{_fmt(iqm_ci[1])}] | {_fmt(s.mean)} [{_fmt(mean_ci[0])}, "
             f"{_fmt(mean_ci[1])}] | {paper} | {verdict} |"
         )
