@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -353,7 +354,8 @@ def test_sweep_and_train_resume_each_other_and_a_raising_unit_fails_alone(tmp_pa
     assert "CUDA is not available" in out and "retrying" not in out
     assert "| 3 | lqr | ipo |" in out and "| 1 | 0 | 0 | 1 |" in out
     assert "2 seed(s) already done" in out and out.count("psm seed 3: test error") == 1
-    assert "| Dropout and ℓ2 reg. [batch_size=16] |" in out  # the jumping report of the sweep
+    # the jumping report of the sweep: the override and the short run on the row's label
+    assert re.search(r"\| Dropout and ℓ2 reg\. \[batch_size=16\] \[\d+ epochs\] \|", out), out
     jumping = tmp_path / "runs" / "jumping" / "dropout-l2-wide"
     assert (jumping / "seed-001.json").exists() and (jumping / "seed-001.png").exists()
     # train skips what the sweep made

@@ -71,6 +71,36 @@ def test_report_on_an_empty_directory_is_an_error(tmp_path, capsys):
     assert "no seed-*.json" in capsys.readouterr().err
 
 
+def test_report_on_a_parent_folder_reads_the_runs_below_and_keeps_short_runs_apart(
+    tmp_path, capsys
+):
+    """``report results/jumping`` reads every run folder below it (tuning trials excepted);
+    a run off the 2000-epoch protocol gets its own ``[N epochs]`` row, never the preset's."""
+    from pisces.experiments.jumping.config import make_config
+
+    cfg = make_config("dropout-l2").to_dict()
+    for name, epochs, pct, seeds in [
+        ("full", 2000, 20.0, (1, 2)),
+        ("nested/short", 300, 50.0, (1,)),
+        ("study/trials/trial-0000", 2000, 90.0, (1,)),
+    ]:
+        (tmp_path / name).mkdir(parents=True)
+        for seed in seeds:
+            record = {"preset": "dropout-l2", "grid": "wide", "seed": seed, "epochs": epochs}
+            record |= {"test_solved_pct": pct + seed, "config": cfg}
+            (tmp_path / name / f"seed-{seed:03d}.json").write_text(json.dumps(record))
+    (tmp_path / "study" / "study.db").write_text("")
+    (tmp_path / "figures").mkdir()  # a folder without records is skipped, not an error
+    assert cli.main(["jumping", "report", str(tmp_path), "--reps", "100"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split(" | ")[0]: line for line in out.splitlines() if line.startswith("| ")}
+    assert "21.5 (0.7)" in rows["| Dropout and ℓ2 reg."] and "n=2" in rows["| Dropout and ℓ2 reg."]
+    assert "51.0 (–)" in rows["| Dropout and ℓ2 reg. [300 epochs]"]
+    assert "91.0" not in out  # the tuning trial
+    assert cli.main(["jumping", "report", str(tmp_path / "figures")]) == 2
+    assert "no seed-*.json in or under" in capsys.readouterr().err
+
+
 def test_report_keeps_overridden_runs_off_the_presets_row(tmp_path, capsys):
     """A ``--set`` run (here ε-suboptimal PSM) gets its own row, labelled by the override."""
     from pisces.experiments.jumping.config import make_config

@@ -295,4 +295,5 @@ def test_tiny_colors_run_writes_per_color_results_and_resumes(tmp_path, capsys):
     assert "| PSEs | 40.0 (–)" in report and "33.6 (10.0)" in report  # Table 1 kept
     assert "Table G.1" in report and "| red (ours) | red (paper) |" in report
     assert "37.9 (1.9)" in report and "19.5 (0.2)" in report
-    assert "not the full 2000-epoch protocol: {'PSEs': [2]}" in report
+    assert "not the full 2000-epoch protocol: {'PSEs [2 epochs]': [2]}" in report
+    assert "| PSEs [2 epochs] | " in report and "| PSEs | – | 37.9 (1.9) |" in report  # own row

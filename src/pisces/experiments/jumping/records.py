@@ -8,6 +8,8 @@ records with the same keys: ``preset``, ``grid``, ``seed``, ``epochs``, ``test_s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,31 @@ SEED_PATTERN = "seed-{seed:03d}.json"
 SEED_GLOB = "seed-*.json"
 #: the execution stamp a record carries (absent from records older than the stamp).
 STAMPS = (("precision", "precision"), ("cpu", "CPU"), ("torch", "torch"))
+
+
+def tuning_studies(dirs: Iterable[str | Path]) -> list[Path]:
+    """The folders of ``pisces tune`` studies (those holding ``study.db``) under ``dirs``."""
+    return sorted({p.parent for d in dirs for p in Path(d).rglob("study.db")})
+
+
+def run_folders(dirs: Iterable[str | Path]) -> list[Path]:
+    """The folders holding seed records at or under ``dirs`` (each once, in the order given,
+    sorted within a dir), without the trials of tuning studies: those are short runs on the
+    validation split, summarised by their study.
+
+    Raises:
+        FileNotFoundError: naming a dir that does not exist.
+    """
+    dirs = [Path(d) for d in dirs]
+    studies = tuning_studies(dirs)
+    folders: list[Path] = []
+    for d in dirs:
+        if not d.is_dir():
+            raise FileNotFoundError(f"{d}: no such folder")
+        for folder in sorted({p.parent for p in d.rglob(SEED_GLOB)}):
+            if not any(folder.is_relative_to(s) for s in studies) and folder not in folders:
+                folders.append(folder)
+    return folders
 
 
 def stamp(result: dict[str, Any], field: str) -> str:

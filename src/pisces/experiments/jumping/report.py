@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from pisces.analysis.paper import TABLE1 as PAPER_TABLE1
@@ -24,7 +26,7 @@ from pisces.analysis.paper import TABLE_G1 as PAPER_TABLE_G1
 from pisces.argtypes import nonnegative_int, positive_int
 from pisces.experiments import configs
 from pisces.experiments.jumping.config import EXECUTION_FIELDS, GRIDS, PRESETS, JumpingConfig
-from pisces.experiments.jumping.records import SEED_GLOB
+from pisces.experiments.jumping.records import SEED_GLOB, run_folders
 from pisces.experiments.runs import CorruptResult, load_records
 
 #: Table G.1 row of each colored run's preset (a white preset run with ``--colors`` keeps the
@@ -50,6 +52,8 @@ PRESET_ROWS: dict[str, str] = {
 
 #: baselines that do no learning (``epochs = 0`` in their results): never "short" runs.
 NO_TRAINING = frozenset({"bisim-transfer"})
+#: the paper's training length (spec §6.3); a run of another length gets its own row.
+PROTOCOL_EPOCHS = 2000
 
 
 def comparable(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +76,31 @@ def overrides_label(result: dict[str, Any]) -> str:
     # floats to 6 significant digits (a tuned trial's 0.021377209892462314 reads 0.0213772)
     show = lambda v: f"{v:.6g}" if isinstance(v, float) else str(v)  # noqa: E731
     return f" [{', '.join(f'{k}={show(got)}' for k, got, _ in diffs)}]" if diffs else ""
+
+
+def epochs_label(result: dict[str, Any]) -> str:
+    """`` [N epochs]`` for a training run off the 2000-epoch protocol, so that the report
+    never pools it with the protocol's row; ``""`` otherwise (and for no-learning baselines)."""
+    if result.get("preset") in NO_TRAINING or int(result["epochs"]) == PROTOCOL_EPOCHS:
+        return ""
+    return f" [{int(result['epochs'])} epochs]"
+
+
+def report_folders(dirs: Sequence[str | Path]) -> list[Path]:
+    """The folders the report reads: a dir holding seed records itself, or else every run
+    folder below it (:func:`run_folders`: ``pisces jumping report results/jumping`` reads
+    them all, tuning trials excepted).
+
+    Raises:
+        FileNotFoundError: naming a dir that does not exist or has no record in or under it.
+    """
+    folders: list[Path] = []
+    for d in map(Path, dirs):
+        found = [d] if d.is_dir() and any(d.glob(SEED_GLOB)) else run_folders([d])
+        if not found:
+            raise FileNotFoundError(f"no {SEED_GLOB} in or under {d}")
+        folders += [f for f in found if f not in folders]
+    return folders
 
 
 def _format_se(s: Any, digits: int = 1) -> str:
@@ -114,14 +143,15 @@ def report_command(args: argparse.Namespace) -> int:
     colored: dict[tuple[str, str], list[float]] = {}
     epochs: dict[tuple[str, str], set[int]] = {}
     try:
-        records = load_records(args.dirs, SEED_GLOB, by_seed=True, require=True)
+        records = load_records(report_folders(args.dirs), SEED_GLOB, by_seed=True)
     except (FileNotFoundError, CorruptResult) as exc:
         print(f"pisces jumping report: {exc}", file=sys.stderr)
         return 2
     for r in records:
+        label = overrides_label(r) + epochs_label(r)
         if r.get("colors"):
             row = COLORS_ROWS.get(r["preset"], f"{r['preset']} (--colors)")
-            row += overrides_label(r)
+            row += label
             if r["grid"] != "wide":
                 row += f", {r['grid']} grid"
             for color in ("red", "green"):
@@ -129,11 +159,11 @@ def report_command(args: argparse.Namespace) -> int:
                 colored.setdefault((row, color), []).append(pct)
             key = (row, "colors")
         else:
-            key = (PRESET_ROWS.get(r["preset"], r["preset"]) + overrides_label(r), r["grid"])
+            key = (PRESET_ROWS.get(r["preset"], r["preset"]) + label, r["grid"])
             cells.setdefault(key, []).append(float(r["test_solved_pct"]))
         if r["preset"] not in NO_TRAINING:
             epochs.setdefault(key, set()).add(int(r["epochs"]))
-    short = {k: sorted(v) for k, v in epochs.items() if v != {2000}}
+    short = {k: sorted(v) for k, v in epochs.items() if v != {PROTOCOL_EPOCHS}}
     if cells:
         ours = stats.aggregate(cells, seed=args.bootstrap_seed, reps=args.reps)
         rows = list(dict.fromkeys([k[0] for k in cells] + [k[0] for k in PAPER_TABLE1]))
@@ -178,7 +208,11 @@ def report_command(args: argparse.Namespace) -> int:
 
 def configure_report(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``pisces jumping report``."""
-    parser.add_argument("dirs", nargs="+", help="directories holding seed-*.json")
+    parser.add_argument(
+        "dirs",
+        nargs="+",
+        help="directories holding seed-*.json, or holding run folders (e.g. results/jumping)",
+    )
     parser.add_argument("--reps", type=positive_int, default=50_000, help="bootstrap replications")
     parser.add_argument(
         "--bootstrap-seed", type=nonnegative_int, default=0, help="bootstrap RNG seed"

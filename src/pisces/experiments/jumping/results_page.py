@@ -39,7 +39,13 @@ import numpy as np
 
 from pisces.analysis.paper import JUMPING_GRIDS, TABLE1, TABLE2, TABLE_G1
 from pisces.argtypes import positive_int
-from pisces.experiments.jumping.records import RED_GREEN, SEED_GLOB, ran_on
+from pisces.experiments.jumping.records import (
+    RED_GREEN,
+    SEED_GLOB,
+    ran_on,
+    run_folders,
+    tuning_studies,
+)
 from pisces.experiments.jumping.report import COLORS_ROWS, NO_TRAINING, PRESET_ROWS, overrides_label
 from pisces.experiments.runs import CorruptResult, load_records, save_figure_atomic
 
@@ -177,24 +183,10 @@ def _fmt(x: float, digits: int = 1) -> str:
     return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
 
-def tuning_studies(dirs: Iterable[str | Path]) -> list[Path]:
-    """The folders of ``pisces tune`` studies (those holding ``study.db``) under ``dirs``."""
-    return sorted({p.parent for d in dirs for p in Path(d).rglob("study.db")})
-
-
 def page_records(dirs: Iterable[str | Path]) -> list[dict[str, Any]]:
     """The records under ``dirs`` (recursively, each file once), without the trials of tuning
-    studies: those are short runs on the validation split, summarised by their study."""
-    dirs = [Path(d) for d in dirs]
-    studies = tuning_studies(dirs)
-    folders: list[Path] = []
-    for d in dirs:
-        if not d.is_dir():
-            raise FileNotFoundError(f"{d}: no such folder")
-        for folder in sorted({p.parent for p in d.rglob(SEED_GLOB)}):
-            if not any(folder.is_relative_to(s) for s in studies) and folder not in folders:
-                folders.append(folder)
-    return load_records(folders, SEED_GLOB, by_seed=True)
+    studies (:func:`~pisces.experiments.jumping.records.run_folders`)."""
+    return load_records(run_folders(dirs), SEED_GLOB, by_seed=True)
 
 
 def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
