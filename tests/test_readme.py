@@ -53,6 +53,15 @@ def test_committed_table1_report_is_a_fresh_report_of_the_committed_records(caps
     assert capsys.readouterr().out.strip() == TABLE1.read_text().strip()
 
 
+def test_committed_report_of_all_runs_is_fresh(capsys):
+    """results/jumping/report-all.md is `pisces jumping report results/jumping` (make results)."""
+    from pisces import cli
+
+    assert cli.main(["jumping", "report", str(ROOT / "results" / "jumping")]) == 0
+    committed = (ROOT / "results" / "jumping" / "report-all.md").read_text()
+    assert capsys.readouterr().out.strip() == committed.strip(), "stale: run `make results`"
+
+
 def test_committed_results_page_is_a_fresh_render_of_the_committed_records(monkeypatch):
     from pisces.experiments.jumping import results_page
 

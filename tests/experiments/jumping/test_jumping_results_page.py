@@ -229,7 +229,11 @@ def test_colored_runs_fill_table_g1_red_and_green_with_standard_errors(tmp_path)
     out = tmp_path / "results" / "README.md"
     argv = ["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]
     assert cli.main(argv) == 0
+    assert "report-all.md" not in out.read_text()  # linked only where `make results` wrote it
+    (root / "report-all.md").write_text("(the report)\n")
+    assert cli.main(argv) == 0
     page = out.read_text()
+    assert "prints it: [jumping/report-all.md](jumping/report-all.md)." in page
     g1 = page.split("## Table G.1")[1].split("## ")[0]
     rows = {tuple(line.split(" | ")[:2]): line for line in g1.splitlines() if "|" in line}
     red, green = rows[("| PSEs", "red")], rows[("| PSEs", "green")]

@@ -50,6 +50,8 @@ from pisces.experiments.jumping.report import COLORS_ROWS, NO_TRAINING, PRESET_R
 from pisces.experiments.runs import CorruptResult, load_records, save_figure_atomic
 
 PROTOCOL_EPOCHS = 2000
+#: `pisces jumping report` over a whole results folder, which `make results` writes into it.
+REPORT_ALL = "report-all.md"
 TABLE1_ROWS = (
     "Bisimulation transfer",
     "Dropout and ℓ2 reg.",
@@ -493,6 +495,13 @@ def render(
         "results are in [lqr/README.md](lqr/README.md).",
         "",
     ]
+    reports = [p for d in dirs if (p := Path(d) / REPORT_ALL).is_file()]
+    if reports:  # written by `make results` beside the records
+        parts += [
+            "Every run, short ones included, each on its own row as `pisces jumping report` "
+            "prints it: " + ", ".join(f"[{rel(p)}]({rel(p)})" for p in reports) + ".",
+            "",
+        ]
     if findings:
         sources = sorted({f.source for f in findings})
         parts += [
