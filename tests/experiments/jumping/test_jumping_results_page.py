@@ -244,6 +244,9 @@ def test_colored_runs_fill_table_g1_red_and_green_with_standard_errors(tmp_path)
     assert red.endswith("| 37.9 (1.9) | yes |")
     assert green.startswith("| PSEs | green | 3 | 98.0 (0.6) |")
     assert green.endswith("| 100.0 (0.0) | **no** |")  # above every seed: outside the CI
+    # paper Figure 4 (the red column) drawn under the table
+    assert "![Figure 4](jumping/figures/fig4.png)" in g1
+    assert (root / "figures" / "fig4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     variant = rows[("| RandConv [rand_conv_rgb=per-channel]", "red")]
     assert variant.endswith("| – | – |") and ("| RandConv", "red") not in rows
     # colored runs stay out of Table 1; the 10-epoch run is listed apart, not pooled
@@ -251,3 +254,29 @@ def test_colored_runs_fill_table_g1_red_and_green_with_standard_errors(tmp_path)
     assert "| PSEs | wide | 1 | 20.0 (–) |" in table1 and "| red |" not in table1
     assert "| n | mean (std) |" in table1 and "s.e." not in table1.split("| method |")[1]
     assert "pse-colors, wide grid, 10 epochs: 1 seed(s)" in page
+
+
+def test_figure4_bars_are_99_percent_cis_of_the_red_column(tmp_path):
+    """Figure 4's bars: our mean and 99 % bootstrap CI of the mean per red cell; the paper's
+    mean ± 2.576 s.e. (its 99 % CI); no CI from one seed; green cells are not drawn."""
+    from pisces.analysis import stats
+    from pisces.experiments.jumping.results_page import collect, figure4_bars
+
+    for seed, red in enumerate((30.0, 40.0, 38.0, 20.0), start=1):
+        colored = {"colors": True, "test_solved_pct_red": red, "test_solved_pct_green": 99.0}
+        _record(tmp_path / "pse-colors", "pse-colors", seed, red, stamps=colored, colors=True)
+    one = {"colors": True, "test_solved_pct_red": 7.0, "test_solved_pct_green": 99.0}
+    _record(tmp_path / "rc-colors", "randconv-colors", 1, 7.0, stamps=one, colors=True)
+    cells, _ = collect([tmp_path])
+    bars = {row: (mean, ci, paper) for row, mean, ci, paper in figure4_bars(cells, reps=500)}
+    assert set(bars) == {"PSEs", "RandConv"}
+    mean, ci, paper = bars["PSEs"]
+    assert mean == 32.0
+    assert (
+        ci == stats.summarize([30.0, 40.0, 38.0, 20.0], seed=0, reps=500, confidence=0.99).mean_ci
+    )
+    ci95 = stats.summarize([30.0, 40.0, 38.0, 20.0], seed=0, reps=500).mean_ci
+    assert ci[0] <= ci95[0] and ci95[1] <= ci[1]  # 99 % is at least as wide as 95 %
+    assert paper[0] == 37.9 and abs(paper[1] - (37.9 - 2.5758 * 1.9)) < 1e-3
+    assert abs(paper[2] - (37.9 + 2.5758 * 1.9)) < 1e-3
+    assert bars["RandConv"][:2] == (7.0, None) and bars["RandConv"][2][0] == 6.2

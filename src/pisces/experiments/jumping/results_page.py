@@ -89,7 +89,7 @@ class Cell:
 
 
 #: the PNGs in ``jumping/figures/`` this page draws (the rest there are listed as they are).
-GENERATED_FIGURES = ("curves-", "solved-", "fig5")
+GENERATED_FIGURES = ("curves-", "solved-", "fig5", "fig4")
 #: the file of hand-written findings the page looks for in each folder it is given.
 FINDINGS_FILE = "findings.toml"
 TABLE_KEYS = ("1", "2", "G.1", "5")
@@ -423,6 +423,75 @@ def plot_figure5(cells: list[Cell], path: Path) -> bool:
     return True
 
 
+#: Figure 4's error bars: a 99 % CI of the mean, as the paper's; z of the normal for the paper's
+#: mean ± z · s.e. over its 100 runs.
+FIG4_CONFIDENCE = 0.99
+FIG4_Z = 2.5758293035489004
+
+
+def figure4_bars(
+    cells: list[Cell], *, reps: int = 10_000
+) -> list[tuple[str, float, tuple[float, float] | None, tuple[float, float, float] | None]]:
+    """Paper Figure 4's bars from Table G.1's red cells: per method row (variants included),
+    ``(row, our mean, our 99 % bootstrap CI of the mean or None for one seed, the paper's
+    (mean, mean − z·s.e., mean + z·s.e.) or None)``, z = :data:`FIG4_Z` (the normal 99.5 %
+    quantile: the paper's 99 % CI from its 100 runs' standard error)."""
+    from pisces.analysis import stats
+
+    bars = []
+    for c in cells:
+        if c.table != "G.1" or c.column != "red":
+            continue
+        ci = None
+        if len(c.scores) > 1:
+            s = stats.summarize(c.scores, seed=0, reps=reps, confidence=FIG4_CONFIDENCE)
+            ci = s.mean_ci
+        paper = None
+        if c.paper is not None:
+            m, se = c.paper
+            paper = (m, m - FIG4_Z * se, m + FIG4_Z * se)
+        bars.append((c.row, float(np.mean(c.scores)), ci, paper))
+    return bars
+
+
+def plot_figure4(cells: list[Cell], path: Path) -> bool:
+    """Paper Figure 4 (% of red test tasks solved, colored obstacles, wide grid): per method,
+    our mean (bar, with the 99 % CI of the mean and a dot per seed) beside the paper's (hatched
+    bar, its 99 % CI). Returns False (no file) while Table G.1 has no red cell."""
+    bars = figure4_bars(cells)
+    if not bars:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scores = {c.row: c.scores for c in cells if c.table == "G.1" and c.column == "red"}
+    fig, ax = plt.subplots(figsize=(5.6, 3.6), dpi=150)
+    x = np.arange(len(bars), dtype=float)
+    for i, (row, mean, ci, paper) in enumerate(bars):
+        ax.bar(i - 0.2, mean, 0.38, color="C0", label="ours" if i == 0 else None)
+        if ci is not None:
+            ax.errorbar(i - 0.2, mean, yerr=[[mean - ci[0]], [ci[1] - mean]], color="k", capsize=3)
+        pts = scores[row]
+        spread = np.linspace(-0.1, 0.1, len(pts)) if len(pts) > 1 else np.zeros(1)
+        ax.scatter(i - 0.2 + spread, pts, s=8, color="k", alpha=0.5, zorder=3)
+        if paper is not None:
+            ax.bar(i + 0.2, paper[0], 0.38, color="0.8", hatch="//", edgecolor="0.4",
+                   label="paper" if not any(b[3] for b in bars[:i]) else None)  # fmt: skip
+            ax.errorbar(i + 0.2, paper[0], yerr=[[paper[0] - paper[1]], [paper[2] - paper[0]]],
+                        color="0.3", capsize=3)  # fmt: skip
+    ax.set_xticks(x, [b[0] for b in bars], rotation=15, ha="right", fontsize=7)
+    ax.set_ylabel("% of red test tasks solved")
+    ax.set_title("Figure 4: colored obstacles, wide grid (error bars: 99 % CI of the mean)",
+                 fontsize=8)  # fmt: skip
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    save_figure_atomic(fig, path)
+    plt.close(fig)
+    return True
+
+
 def plot_majority_map(records: list[dict[str, Any]], title: str, path: Path) -> None:
     """The tasks solved by a majority of ``records`` (seeds of one method and grid)."""
     from pisces.experiments.jumping import figures
@@ -538,6 +607,13 @@ def render(
             if missing:
                 parts += [f"Not run yet: {', '.join(missing)}.", ""]
         parts += discussion(mine, findings, seed=seed, reps=reps, page_dir=out.parent)
+        if key == "G.1" and plot_figure4(mine, fig_dir / "fig4.png"):
+            parts += [
+                f"![Figure 4]({rel(fig_dir / 'fig4.png')}) (the red column as the paper's "
+                "Figure 4: bars the mean, error bars the 99 % CI of the mean, ours by "
+                "stratified bootstrap, the paper's ± 2.58 s.e.; dots our seeds)",
+                "",
+            ]
         if key == "5" and plot_figure5(mine, fig_dir / "fig5.png"):
             parts += [
                 f"![Figure 5]({rel(fig_dir / 'fig5.png')}) (thin bars ± one std, the paper's; "
