@@ -101,6 +101,25 @@ def test_report_on_a_parent_folder_reads_the_runs_below_and_keeps_short_runs_apa
     assert "no seed-*.json in or under" in capsys.readouterr().err
 
 
+def test_report_fills_table1_randconv_bisimulation_from_the_bisim_l2_runs(tmp_path, capsys):
+    """π*-bisimulation + ℓ2 (Table 2) is also Table 1's "RandConv + Bisimulation" row."""
+    from pisces.experiments.jumping.config import make_config
+
+    cfg = make_config("randconv-bisim-l2").to_dict()
+    for seed, pct in ((1, 40.0), (2, 50.0)):
+        record = {"preset": "randconv-bisim-l2", "grid": "wide", "seed": seed, "epochs": 2000}
+        record |= {"test_solved_pct": pct, "config": cfg}
+        (tmp_path / f"seed-{seed:03d}.json").write_text(json.dumps(record))
+    assert cli.main(["jumping", "report", str(tmp_path), "--reps", "100"]) == 0
+    rows = {
+        line.split(" | ")[0]: line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("| ")
+    }
+    for row in ("| π*-bisim + ℓ2", "| RandConv + Bisimulation"):
+        assert rows[row].endswith(" | 45.0 (7.1), IQM 45.0 [40.0, 50.0], n=2 | 41.4 (17.6) |")
+
+
 def test_report_keeps_overridden_runs_off_the_presets_row(tmp_path, capsys):
     """A ``--set`` run (here ε-suboptimal PSM) gets its own row, labelled by the override."""
     from pisces.experiments.jumping.config import make_config

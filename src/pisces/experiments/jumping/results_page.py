@@ -46,7 +46,13 @@ from pisces.experiments.jumping.records import (
     run_folders,
     tuning_studies,
 )
-from pisces.experiments.jumping.report import COLORS_ROWS, NO_TRAINING, PRESET_ROWS, overrides_label
+from pisces.experiments.jumping.report import (
+    COLORS_ROWS,
+    NO_TRAINING,
+    PRESET_ROWS,
+    TABLE1_BISIM_PRESET,
+    overrides_label,
+)
 from pisces.experiments.runs import CorruptResult, load_records, save_figure_atomic
 
 PROTOCOL_EPOCHS = 2000
@@ -67,9 +73,6 @@ TABLE2_PRESETS = {
     "randconv-bisim-cme": "π*-bisim + CME",
     "randconv-bisim-l2": "π*-bisim + ℓ2",
 }
-#: the Table 2 preset that is also Table 1's "RandConv + Bisimulation" row (41.4 (17.6) on the
-#: wide grid in both tables: π*-bisimulation with ℓ2 embeddings, Table G.5's values).
-TABLE1_BISIM_PRESET = "randconv-bisim-l2"
 #: Figure 5 of the paper: % test solved of RandConv + PSEs vs ε (read off the figure: the
 #: paper gives no table; the curve is flat near the ε = 0 value until ε = 0.5).
 FIG5_EPSILONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
