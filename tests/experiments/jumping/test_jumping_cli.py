@@ -206,3 +206,20 @@ def test_tensorboard_scalars_are_written_when_asked(tmp_path):
         [e["test_solved_pct"] for e in record["eval_curve"]]
     )
     assert [s for s, _ in scalars["loss/align"]] == [e["step"] for e in record["loss_curve"]]
+
+
+def test_report_rows_follow_the_paper_with_each_methods_variants_after_it():
+    from pisces.experiments.jumping.report import row_order
+
+    rows = [
+        "PSEs [b=1]",
+        "mystery",
+        "PSEs",
+        "RandConv",
+        "PSEs [a=2]",
+        "RandConv",
+        "PSEs [300 epochs]",
+    ]
+    assert row_order(rows, ["RandConv", "PSEs"]) == [
+        "RandConv", "PSEs", "PSEs [300 epochs]", "PSEs [a=2]", "PSEs [b=1]", "mystery",
+    ]  # fmt: skip

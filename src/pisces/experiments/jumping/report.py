@@ -81,6 +81,19 @@ def overrides_label(result: dict[str, Any]) -> str:
     return f" [{', '.join(f'{k}={show(got)}' for k, got, _ in diffs)}]" if diffs else ""
 
 
+def row_order(rows: Sequence[str], canon: Sequence[str]) -> list[str]:
+    """``rows`` once each, in the paper's order (``canon``), each method followed by its
+    variants (``"PSEs [lr_decay=1]"``, ``"PSEs [300 epochs]"``: the part before `` [``),
+    labels sorted; rows of unknown methods last."""
+    rank = {row: i for i, row in enumerate(canon)}
+
+    def key(row: str) -> tuple[int, str, int, str]:
+        base = row.split(" [", 1)[0]
+        return (rank.get(base, len(rank)), base, row != base, row)
+
+    return sorted(dict.fromkeys(rows), key=key)
+
+
 def epochs_label(result: dict[str, Any]) -> str:
     """`` [N epochs]`` for a training run off the 2000-epoch protocol, so that the report
     never pools it with the protocol's row; ``""`` otherwise (and for no-learning baselines)."""
@@ -123,7 +136,7 @@ def table_g1(cells: dict[tuple[str, str], list[float]], *, seed: int, reps: int)
     from pisces.analysis import stats
 
     ours = stats.aggregate(cells, seed=seed, reps=reps)
-    rows = list(dict.fromkeys([k[0] for k in cells] + list(PAPER_TABLE_G1)))
+    rows = row_order([k[0] for k in cells] + list(PAPER_TABLE_G1), list(PAPER_TABLE_G1))
     header = ["Method", "red (ours)", "red (paper)", "green (ours)", "green (paper)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for row in rows:
@@ -172,7 +185,9 @@ def report_command(args: argparse.Namespace) -> int:
     short = {k: sorted(v) for k, v in epochs.items() if v != {PROTOCOL_EPOCHS}}
     if cells:
         ours = stats.aggregate(cells, seed=args.bootstrap_seed, reps=args.reps)
-        rows = list(dict.fromkeys([k[0] for k in cells] + [k[0] for k in PAPER_TABLE1]))
+        table1 = [k[0] for k in PAPER_TABLE1]
+        canon = list(dict.fromkeys([*table1, *PRESET_ROWS.values(), *PAPER_TABLE2]))
+        rows = row_order([k[0] for k in cells] + table1, canon)
         columns = [g for g in GRIDS if any(k[1] == g for k in cells)]
         paper: dict[tuple[str, str], tuple[float, float]] = {
             k: v for k, v in PAPER_TABLE1.items() if k[1] in columns
