@@ -50,12 +50,12 @@ from pisces.experiments.jumping.report import (
     COLORS_ROWS,
     NO_TRAINING,
     PRESET_ROWS,
+    PROTOCOL_EPOCHS,
     TABLE1_BISIM_PRESET,
     overrides_label,
 )
 from pisces.experiments.runs import CorruptResult, load_records, save_figure_atomic
 
-PROTOCOL_EPOCHS = 2000
 #: `pisces jumping report` over a whole results folder, which `make results` writes into it.
 REPORT_ALL = "report-all.md"
 TABLE1_ROWS = (
@@ -495,6 +495,26 @@ def plot_figure4(cells: list[Cell], path: Path) -> bool:
     return True
 
 
+#: the paper's figures drawn under a table from its cells: table key → (figure, plot, file,
+#: caption).
+UNDER_TABLE = {
+    "G.1": (
+        "Figure 4",
+        plot_figure4,
+        "fig4.png",
+        "the red column as the paper's Figure 4: bars the mean, error bars the 99 % CI of the "
+        "mean, ours by stratified bootstrap, the paper's ± 2.58 s.e.; dots our seeds",
+    ),
+    "5": (
+        "Figure 5",
+        plot_figure5,
+        "fig5.png",
+        "thin bars ± one std, the paper's; thick bars the 95 % CI of the mean; dots the seeds; "
+        "hollow: the ε = 0 runs, which a run at that ε equals bit for bit",
+    ),
+}
+
+
 def plot_majority_map(records: list[dict[str, Any]], title: str, path: Path) -> None:
     """The tasks solved by a majority of ``records`` (seeds of one method and grid)."""
     from pisces.experiments.jumping import figures
@@ -610,20 +630,10 @@ def render(
             if missing:
                 parts += [f"Not run yet: {', '.join(missing)}.", ""]
         parts += discussion(mine, findings, seed=seed, reps=reps, page_dir=out.parent)
-        if key == "G.1" and plot_figure4(mine, fig_dir / "fig4.png"):
-            parts += [
-                f"![Figure 4]({rel(fig_dir / 'fig4.png')}) (the red column as the paper's "
-                "Figure 4: bars the mean, error bars the 99 % CI of the mean, ours by "
-                "stratified bootstrap, the paper's ± 2.58 s.e.; dots our seeds)",
-                "",
-            ]
-        if key == "5" and plot_figure5(mine, fig_dir / "fig5.png"):
-            parts += [
-                f"![Figure 5]({rel(fig_dir / 'fig5.png')}) (thin bars ± one std, the paper's; "
-                "thick bars the 95 % CI of the mean; dots the seeds; hollow: the ε = 0 runs, "
-                "which a run at that ε equals bit for bit)",
-                "",
-            ]
+        if key in UNDER_TABLE:
+            figure, plot, name, caption = UNDER_TABLE[key]
+            if plot(mine, fig_dir / name):
+                parts += [f"![{figure}]({rel(fig_dir / name)}) ({caption})", ""]
     if where:
         parts += [
             "## Where each cell ran",
