@@ -1,12 +1,14 @@
 """pisces.networks: torch modules (no environments, no agents).
 
-* :mod:`~pisces.networks.jumping`: the jumping-task encoder, policy and projection heads;
+* :mod:`~pisces.networks.jumping`: the jumping-task encoder, policy and projection heads (and
+  the official network's reading of the colored task's 5-D input, :class:`Official5DEncoder`);
 * :mod:`~pisces.networks.randconv`: RandConv, a random 2×2 convolution redrawn per call.
 """
 
 from pisces.networks.jumping import (
     JumpingEncoder,
     JumpingNetwork,
+    Official5DEncoder,
     PolicyHead,
     ProjectionHead,
     keras_init_,
@@ -16,6 +18,7 @@ from pisces.networks.randconv import RandConv, apply_random_conv, sample_kernels
 __all__ = [
     "JumpingEncoder",
     "JumpingNetwork",
+    "Official5DEncoder",
     "PolicyHead",
     "ProjectionHead",
     "RandConv",

@@ -15,6 +15,9 @@ and zero biases, drawn from an explicit :class:`torch.Generator`.
 Inputs are channels-last ``(B, H, W, C)`` like the environment's stacked frames; internally the
 encoder runs in NCHW logical layout with the ``channels_last`` memory format (the permute is a
 free view), which is the faster path of oneDNN on CPU.
+
+:class:`Official5DEncoder` is the same layers applied the way the official code applies them to
+the colored task's 5-D input (spec §9.5), a reading kept to test what the paper's Table G.1 ran.
 """
 
 from __future__ import annotations
@@ -23,12 +26,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pisces.networks.randconv import apply_random_conv
+from pisces.networks.randconv import KERNEL_SIZE, apply_random_conv
 
 IMAGE_SIZE = 60
 REPRESENTATION_DIM = 256
 EMBEDDING_DIM = 64
 NUM_ACTIONS = 2
+#: network input layouts: ``image`` = one (60, 60, C) image; ``official-5d`` = the official
+#: colored input (60, 60, 3, 2) read by Keras with (row) as an extra batch axis (spec §9.5).
+LAYOUTS = ("image", "official-5d")
+COLORS = 3
+FRAMES = 2
 
 
 def keras_init_(module: nn.Module, generator: torch.Generator) -> None:
@@ -88,6 +96,126 @@ class JumpingEncoder(nn.Module):
         return F.relu(self.dense(x))
 
 
+def apply_random_conv_5d(
+    x: torch.Tensor, kernels: torch.Tensor, group_index: torch.Tensor | None = None
+) -> torch.Tensor:
+    """RandConv on the official colored 5-D input: the 2×2 kernel spans (column, color).
+
+    The official ``RandConv`` splits the (B, 60, 60, 3, 2) input into its two frames, stacks
+    them on the batch axis and runs a 1 → 1 channel ``Conv2D(2, 'same')``; Keras reads a 5-D
+    tensor as batch (B, row), spatial (column, color), channel 1. So, per frame ``f``::
+
+        y[n, r, x, f, c] = Σ_{a,b ∈ {0,1}} K[g(n), a, b] · x̃[n, r, x + a, f, c + b]
+
+    with ``x̃`` zero beyond column 59 and color 2 (TF 'same' padding: 0 before, 1 after) and
+    the same kernel for both frames. Color ``c`` of the output mixes colors ``c`` and ``c + 1``
+    of the input, so red (0) and green (1) stay apart. The identity kernel is exact.
+
+    Args:
+        x: (B, 60, 60, 6) network input, channels frame-major (prev R, G, B, current R, G, B).
+        kernels: (G, 1, 1, 2, 2) from :func:`~pisces.networks.randconv.sample_kernels` with
+            ``channels_per_frame=1`` (fan 4: the official layer's).
+        group_index: (B,) int64 group of each sample, or ``None`` when ``G == 1``.
+
+    Returns:
+        (B, 60, 60, 6), same layout and dtype as ``x``.
+    """
+    b, h, w, channels = x.shape
+    if channels != FRAMES * COLORS or kernels.shape[1:] != (1, 1, KERNEL_SIZE, KERNEL_SIZE):
+        raise ValueError(
+            f"the 5-D RandConv takes (B, H, W, 6) inputs and (G, 1, 1, 2, 2) kernels, got "
+            f"{tuple(x.shape)} and {tuple(kernels.shape)}"
+        )
+    if group_index is None:
+        if kernels.shape[0] != 1:
+            raise ValueError("group_index is required with more than one kernel")
+        k = kernels.expand(b, -1, -1, -1, -1)
+    else:
+        k = kernels[group_index]
+    k = k.to(x.dtype)
+    xp = F.pad(x.reshape(b, h, w, FRAMES, COLORS), (0, 1, 0, 0, 0, 1))  # color and column
+    out: torch.Tensor | None = None
+    for a in range(KERNEL_SIZE):
+        for bb in range(KERNEL_SIZE):
+            shifted = xp[:, :, a : a + w, :, bb : bb + COLORS]
+            weight = k[:, 0, 0, a, bb].view(b, 1, 1, 1, 1)
+            out = shifted * weight if out is None else torch.addcmul(out, shifted, weight)
+    assert out is not None
+    return out.reshape(b, h, w, channels)
+
+
+class Official5DEncoder(nn.Module):
+    """The official network on the colored task's 5-D input (spec §9.5): ``(B, 60, 60, 6) → h``.
+
+    The official colored data stack two RGB frames as (T, 60, 60, 3, 2), and Keras' Conv2D
+    reads a 5-D tensor as batch (T, row), spatial (column, color), channels (frame). The
+    three convolutions therefore run along each row's columns and its 3 colors, every row on
+    its own, and the Dense layer sees 60 rows × 8 columns × 1 × 64 = 30720 features. The
+    kernels keep their Keras shapes (32×2×8×8, 64×32×4×4, 64×64×3×3; Glorot fans from
+    those), but with TF 'same' padding on a color axis of width 3 (then 1) only the taps that
+    meet data matter: colors 0-2 meet taps 2-4 of conv 1 and the single remaining position
+    meets tap 1 of convs 2 and 3. The forward computes exactly those taps, as (1 × k)
+    convolutions over (row, column) with (frame, color) as input channels, which equals the
+    zero-padded full convolution (tested) at a third of its cost; the unused taps get zero
+    gradient, as in TensorFlow, and still count in the ℓ2 term.
+    """
+
+    #: (first used color tap, taps used) of each conv: TF 'same' pads before = 2, 1, 1.
+    COLOR_TAPS = ((2, COLORS), (1, 1), (1, 1))
+
+    def __init__(self, in_channels: int = FRAMES * COLORS, image_size: int = IMAGE_SIZE) -> None:
+        super().__init__()
+        if in_channels != FRAMES * COLORS:
+            raise ValueError(f"the official 5-D input has 6 channels, got {in_channels}")
+        self.in_channels = in_channels
+        specs = [(FRAMES, 32, 8, 4), (32, 64, 4, 2), (64, 64, 3, 1)]
+        convs, pads, strides, size = [], [], [], image_size
+        for cin, cout, k, s in specs:
+            convs.append(nn.Conv2d(cin, cout, k, stride=s))
+            pads.append(same_pads(size, k, s))
+            strides.append(s)
+            size = -(-size // s)
+        self.convs = nn.ModuleList(convs)
+        self.pads = tuple(pads)
+        self.strides = tuple(strides)
+        self.out_size = size
+        self.dense = nn.Linear(image_size * size * 64, REPRESENTATION_DIM)
+
+    def effective_weight(self, i: int) -> torch.Tensor:
+        """Conv ``i``'s taps that meet data, as a (out, in·colors, 1, k) kernel over (row,
+        column); the input channels of conv 0 are (frame, color), frame-major like the input."""
+        w = self.convs[i].weight  # (out, in, k_column, k_color)
+        first, n = self.COLOR_TAPS[i]
+        w = w[..., first : first + n]  # (out, in, k, n)
+        return w.permute(0, 1, 3, 2).reshape(w.shape[0], -1, 1, w.shape[2])
+
+    def trunk(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """x: (B, 6, 60 rows, 60 columns) → feature maps [(B,32,60,15), (B,64,60,8) ×2]."""
+        feats = []
+        for i, (conv, (lo, hi), s) in enumerate(
+            zip(self.convs, self.pads, self.strides, strict=True)
+        ):
+            x = F.conv2d(F.pad(x, (lo, hi)), self.effective_weight(i), conv.bias, (1, s))
+            x = F.relu(x)
+            feats.append(x)
+        return feats
+
+    def forward(
+        self,
+        obs: torch.Tensor,
+        *,
+        kernels: torch.Tensor | None = None,
+        group_index: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """obs: (B, 60 rows, 60 columns, 6) → h: (B, 256). ``kernels``: 5-D RandConv draws."""
+        if kernels is not None:
+            obs = apply_random_conv_5d(obs, kernels, group_index)
+        x = obs.permute(0, 3, 1, 2)  # (B, channel, row, column): a free channels-last view
+        x = self.trunk(x)[-1]  # (B, 64, 60, 8)
+        x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)  # Keras flatten order (row, col, ch)
+        return F.relu(self.dense(x))
+
+
 class PolicyHead(nn.Module):
     """Dropout (training only) + Dense 2: ``h (B, 256) → logits (B, 2)`` (0 = RIGHT, 1 = JUMP).
 
@@ -138,13 +266,23 @@ class JumpingNetwork(nn.Module):
 
     Dropout in the policy head follows ``self.training``; call ``.eval()`` for evaluation.
     RandConv is not a module here: callers pass ``kernels`` (one draw per group of samples).
+    ``layout="official-5d"`` uses :class:`Official5DEncoder` (colored task only).
     """
 
     def __init__(
-        self, generator: torch.Generator, *, in_channels: int = 2, dropout: float = 0.0
+        self,
+        generator: torch.Generator,
+        *,
+        in_channels: int = 2,
+        dropout: float = 0.0,
+        layout: str = "image",
     ) -> None:
         super().__init__()
-        self.encoder = JumpingEncoder(in_channels)
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        self.layout = layout
+        encoder = JumpingEncoder if layout == "image" else Official5DEncoder
+        self.encoder = encoder(in_channels)
         self.policy = PolicyHead(dropout)
         self.projection = ProjectionHead()
         keras_init_(self, generator)

@@ -147,6 +147,7 @@ def load_checkpoint(
         torch.Generator().manual_seed(0),
         in_channels=int(record["in_channels"]),
         dropout=cfg.dropout,
+        layout=cfg.network_layout,
     )
     expected = net.state_dict()
     missing = sorted(set(expected) - set(state))

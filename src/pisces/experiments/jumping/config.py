@@ -45,6 +45,8 @@ PSM_EPSILON_MODES = ("exact", "tv", "sampled")
 MAX_PSM_EPSILON = 0.5
 #: how RandConv treats the RGB frames of the colored task (see ``JumpingConfig.rand_conv_rgb``).
 RAND_CONV_RGB = ("mix", "per-channel")
+#: how the colored task's two RGB frames reach the network (see ``JumpingConfig.colors_input``).
+COLORS_INPUTS = ("6-channel", "official-5d")
 #: config fields that are not part of a result's identity: when a run reports, and whether it
 #: flushes subnormals (its bits, not its numbers beyond rounding). A folder's "same
 #: configuration" check and the report's "differs from the preset" labels ignore them; a
@@ -87,6 +89,14 @@ class JumpingConfig:
     layer (one output channel, 2×2, fan 4) applied to each of the 6 channels separately, which
     never mixes colors. The official code fed a 5-D (B, 60, 60, 3, 2) tensor instead, whose
     2×2 kernel then spans (column, color) and also mixes neighbouring colors (spec §9.5)."""
+    colors_input: Literal["6-channel", "official-5d"] = "6-channel"
+    """How the colored task's two RGB frames enter the network (ignored for the white task).
+    ``6-channel``: one (60, 60, 6) image, the clean port of spec §9.5. ``official-5d``: what the
+    official code computes on its (60, 60, 3, 2) stack (spec §9.5): Keras' Conv2D takes the row
+    as an extra batch axis and convolves each row over (column, color) with the 2 frames as
+    channels, into a 30720-wide Dense layer; its RandConv's 2×2 kernel then spans (column,
+    color) (:class:`~pisces.networks.jumping.Official5DEncoder`). A reading kept to test
+    whether it explains the paper's Table G.1; ``rand_conv_rgb`` does not apply to it."""
     rand_conv_p_identity: float = 0.1
     """Probability that one RandConv call is the identity (per call, not per sample)."""
     eval_mc_passes: int = 5
@@ -204,6 +214,19 @@ class JumpingConfig:
                 f"rand_conv_rgb={self.rand_conv_rgb!r} applies to colors=True with rand_conv=True "
                 "only (the white task has one channel per frame)"
             )
+        if self.colors_input not in COLORS_INPUTS:
+            errors.append(f"colors_input must be one of {COLORS_INPUTS}, got {self.colors_input!r}")
+        elif self.colors_input != "6-channel":
+            if not self.colors:
+                errors.append(
+                    f"colors_input={self.colors_input!r} applies to colors=True only (the white "
+                    "task's input is one (60, 60, 2) image)"
+                )
+            if self.rand_conv_rgb != "mix":
+                errors.append(
+                    f"rand_conv_rgb={self.rand_conv_rgb!r} does not apply to colors_input="
+                    f"{self.colors_input!r}, whose RandConv kernel spans (column, color)"
+                )
         eps = self.psm_epsilon
         if not (isinstance(eps, int | float) and 0.0 <= eps <= MAX_PSM_EPSILON):
             errors.append(
@@ -269,8 +292,15 @@ class JumpingConfig:
 
     @property
     def rand_conv_channels(self) -> int:
-        """Channels per frame that one RandConv kernel maps (3 for ``colors`` with ``mix``)."""
-        return 3 if self.colors and self.rand_conv_rgb == "mix" else 1
+        """Channels per frame that one RandConv kernel maps (3 for ``colors`` with ``mix``;
+        1 for ``official-5d``, whose 1 → 1 kernel slides over the colors)."""
+        mix = self.colors and self.rand_conv_rgb == "mix" and self.colors_input == "6-channel"
+        return 3 if mix else 1
+
+    @property
+    def network_layout(self) -> str:
+        """The network's input layout (:data:`pisces.networks.jumping.LAYOUTS`)."""
+        return "official-5d" if self.colors and self.colors_input == "official-5d" else "image"
 
 
 _G3 = "paper Table G.3 (Table 1 runs)"

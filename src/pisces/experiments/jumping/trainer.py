@@ -93,7 +93,10 @@ class JumpingTrainer:
         self.data = build_data(cfg, self.seed, self.device, eval_prefix=eval_prefix)
         init_gen = torch.Generator().manual_seed(self.streams.init)
         self.net = JumpingNetwork(
-            init_gen, in_channels=self.data.train_obs.shape[-1], dropout=cfg.dropout
+            init_gen,
+            in_channels=self.data.train_obs.shape[-1],
+            dropout=cfg.dropout,
+            layout=cfg.network_layout,
         ).to(self.device)
         self.net.train()
         fused = self.device.type in ("cpu", "cuda")
