@@ -33,7 +33,8 @@ k = p - 14 - data.eval_time  # steps to the jump
 split = np.asarray(data.split)[data.eval_task.numpy()]
 gen = torch.Generator().manual_seed(0)
 c = cfg.rand_conv_channels
-print(path, cfg.preset, "rand_conv_rgb", cfg.rand_conv_rgb, "channels", c)
+print(path, cfg.preset, "rand_conv_rgb", cfg.rand_conv_rgb, "channels", c, end=" ")
+print("colors_input", cfg.colors_input)
 n_j, n_r = len(data.jump_index), len(data.right_index)
 print(
     f"balanced sampler: {n_j} JUMP and {n_r} RIGHT training states; a colour-blind agent's "
