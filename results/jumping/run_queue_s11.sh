@@ -14,15 +14,19 @@
 #   PSE gap (wide): Eq. 4 loss and coupling weights to 10 seeds; lr_decay = 1.0 (3)
 #   RandConv on colors (wide, from session 13): rand_conv_rgb = per-channel (3), the RandConv
 #     that never mixes colors, beside the default `mix` whose agents jump on green (seed 1)
+#   Table G.1 with the official 5-D input (wide, from session 15): the four *-colors presets
+#     with colors_input = official-5d (randconv-colors 3 seeds, the others 1), the reading
+#     that may explain the paper's RandConv pair; ~3.5x the cost of a 6-channel step
 #   Precision (wide): randconv-pse bf16 seeds 6-10, only where bf16 hardware is (see below)
 # The dropout-l2 cells (cross-entropy their only loss) flush denormals (--flush-denormal; from
 # session 11): without it their weights decay into the subnormal range and an epoch runs 4.5x
 # slower on an Intel Xeon (benchmarks/results/jumping_denormals.md). The other presets' final
 # weights hold no subnormal value, flushing or not.
 #
-#   SRC=<pinned worktree>/src OUT=$PWD/results/jumping [PY=<python>] [DRY=1] \
+#   SRC=<pinned worktree>/src OUT=$PWD/results/jumping [PY=<python>] [DRY=1] [ONLY=<regex>] \
 #       results/jumping/run_queue_s11.sh          # one lane; start one per core
-# DRY=1 prints the jobs still to do, in order, and claims nothing.
+# DRY=1 prints the jobs still to do, in order, and claims nothing. ONLY keeps the cells whose
+# folder matches the extended regex (e.g. ONLY=-5d- for a lane of the 5-D cells only).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -57,6 +61,10 @@ cells=(
   "pse-coupling-wide|10|--preset pse --grid wide --coupling-weights"
   "pse-lr-decay1-wide|3|--preset pse --grid wide --set lr_decay=1.0"
   "randconv-colors-perchannel-wide|3|--preset randconv-colors --grid wide --set rand_conv_rgb=per-channel"
+  "randconv-colors-5d-wide|3|--preset randconv-colors --grid wide --set colors_input=official-5d"
+  "dropout-l2-colors-5d-wide|1|--preset dropout-l2-colors --grid wide --set colors_input=official-5d --flush-denormal"
+  "pse-colors-5d-wide|1|--preset pse-colors --grid wide --set colors_input=official-5d"
+  "randconv-pse-colors-5d-wide|1|--preset randconv-pse-colors --grid wide --set colors_input=official-5d"
 )
 # bf16 randconv-pse seeds 6-10 (the precision comparison): only on a CPU with bf16 units,
 # where they come first (bf16 is emulated and 2.3x slower than fp32 elsewhere).
@@ -94,6 +102,7 @@ for s in 1 2 3 4 5 6 7 8 9 10; do
   for cell in "${cells[@]}"; do
     IFS='|' read -r dir want args <<< "$cell"
     [ "$s" -le "$want" ] || continue
+    if [ -n "${ONLY:-}" ] && ! grep -Eq -- "$ONLY" <<< "$dir"; then continue; fi
     claim "$dir" "$s" || continue
     if [ -n "${DRY:-}" ]; then echo "$dir seed $s: $args"; continue; fi
     # shellcheck disable=SC2086  # $args is a list of flags
