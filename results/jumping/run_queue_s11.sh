@@ -16,7 +16,7 @@
 #     that never mixes colors, beside the default `mix` whose agents jump on green (seed 1)
 #   Table G.1 with the official 5-D input (wide, from session 15): the four *-colors presets
 #     with colors_input = official-5d (randconv-colors 3 seeds, the others 1), the reading
-#     that may explain the paper's RandConv pair; ~3.5x the cost of a 6-channel step
+#     that may explain the paper's RandConv pair; ~4x the cost of a 6-channel step
 #   Precision (wide): randconv-pse bf16 seeds 6-10, only where bf16 hardware is (see below)
 # The dropout-l2 cells (cross-entropy their only loss) flush denormals (--flush-denormal; from
 # session 11): without it their weights decay into the subnormal range and an epoch runs 4.5x

@@ -107,3 +107,17 @@ def test_errors():
         apply_random_conv(x, sample_kernels(2, generator=_gen()))
     with pytest.raises(ValueError, match="p_identity"):
         RandConv(p_identity=1.5)
+
+
+def test_both_randconvs_name_a_missing_or_misshaped_group_index():
+    from pisces.networks.jumping import apply_random_conv_5d
+
+    two = sample_kernels(2, generator=torch.Generator().manual_seed(0))
+    for fn in (apply_random_conv, apply_random_conv_5d):
+        x = torch.rand(3, 60, 60, 6)
+        with pytest.raises(ValueError, match="group_index is required"):
+            fn(x, two)
+        with pytest.raises(ValueError, match=r"group_index must have shape \(3,\)"):
+            fn(x, two, torch.zeros(2, dtype=torch.long))
+        ok = fn(x, two, torch.tensor([0, 1, 1]))
+        assert torch.equal(ok[1], fn(x[1:2], two[1:2])[0])  # sample 1 got kernel 1

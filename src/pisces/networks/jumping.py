@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pisces.networks.randconv import KERNEL_SIZE, apply_random_conv
+from pisces.networks.randconv import KERNEL_SIZE, apply_random_conv, per_sample_kernels
 
 IMAGE_SIZE = 60
 REPRESENTATION_DIM = 256
@@ -58,6 +58,9 @@ def same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
 class JumpingEncoder(nn.Module):
     """Conv trunk + Dense 256 + ReLU: ``(B, 60, 60, C) → h (B, 256)``."""
 
+    #: the RandConv this encoder's input takes (``kernels`` of :meth:`forward`).
+    random_conv = staticmethod(apply_random_conv)
+
     def __init__(self, in_channels: int = 2, image_size: int = IMAGE_SIZE) -> None:
         super().__init__()
         self.in_channels = in_channels
@@ -70,7 +73,12 @@ class JumpingEncoder(nn.Module):
         self.convs = nn.ModuleList(convs)
         self.pads = tuple(pads)
         self.out_size = size
-        self.dense = nn.Linear(64 * size * size, REPRESENTATION_DIM)
+        self.dense = nn.Linear(self.flat_features(image_size, size), REPRESENTATION_DIM)
+
+    @staticmethod
+    def flat_features(image_size: int, out_size: int) -> int:
+        """Width of the flattened last feature map: out_size² positions × 64 channels."""
+        return out_size * out_size * 64
 
     def trunk(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps after each conv + ReLU, NCHW logical: [(B,32,15,15), (B,64,8,8) ×2]."""
@@ -89,7 +97,7 @@ class JumpingEncoder(nn.Module):
     ) -> torch.Tensor:
         """obs: (B, H, W, C) → h: (B, 256). ``kernels``: RandConv draws (see ``randconv``)."""
         if kernels is not None:
-            obs = apply_random_conv(obs, kernels, group_index)
+            obs = self.random_conv(obs, kernels, group_index)
         x = obs.permute(0, 3, 1, 2)  # NHWC contiguous == NCHW channels_last: a free view
         x = self.trunk(x)[-1]
         x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)  # TF flatten order (H, W, C)
@@ -126,13 +134,7 @@ def apply_random_conv_5d(
             f"the 5-D RandConv takes (B, H, W, 6) inputs and (G, 1, 1, 2, 2) kernels, got "
             f"{tuple(x.shape)} and {tuple(kernels.shape)}"
         )
-    if group_index is None:
-        if kernels.shape[0] != 1:
-            raise ValueError("group_index is required with more than one kernel")
-        k = kernels.expand(b, -1, -1, -1, -1)
-    else:
-        k = kernels[group_index]
-    k = k.to(x.dtype)
+    k = per_sample_kernels(kernels, group_index, b).to(x.dtype)
     xp = F.pad(x.reshape(b, h, w, FRAMES, COLORS), (0, 1, 0, 0, 0, 1))  # color and column
     out: torch.Tensor | None = None
     for a in range(KERNEL_SIZE):
@@ -144,7 +146,7 @@ def apply_random_conv_5d(
     return out.reshape(b, h, w, channels)
 
 
-class Official5DEncoder(nn.Module):
+class Official5DEncoder(JumpingEncoder):
     """The official network on the colored task's 5-D input (spec §9.5): ``(B, 60, 60, 6) → h``.
 
     The official colored data stack two RGB frames as (T, 60, 60, 3, 2), and Keras' Conv2D
@@ -157,29 +159,24 @@ class Official5DEncoder(nn.Module):
     meets tap 1 of convs 2 and 3. The forward computes exactly those taps, as (1 × k)
     convolutions over (row, column) with (frame, color) as input channels, which equals the
     zero-padded full convolution (tested) at a third of its cost; the unused taps get zero
-    gradient, as in TensorFlow, and still count in the ℓ2 term.
+    gradient, as in TensorFlow, and still count in the ℓ2 term. The layers, their order and
+    the forward (flatten in Keras' (row, column, channel) order) are :class:`JumpingEncoder`'s.
     """
 
     #: (first used color tap, taps used) of each conv: TF 'same' pads before = 2, 1, 1.
     COLOR_TAPS = ((2, COLORS), (1, 1), (1, 1))
+    random_conv = staticmethod(apply_random_conv_5d)
 
     def __init__(self, in_channels: int = FRAMES * COLORS, image_size: int = IMAGE_SIZE) -> None:
-        super().__init__()
         if in_channels != FRAMES * COLORS:
             raise ValueError(f"the official 5-D input has 6 channels, got {in_channels}")
+        super().__init__(FRAMES, image_size)  # the frames are the convolutions' channels
         self.in_channels = in_channels
-        specs = [(FRAMES, 32, 8, 4), (32, 64, 4, 2), (64, 64, 3, 1)]
-        convs, pads, strides, size = [], [], [], image_size
-        for cin, cout, k, s in specs:
-            convs.append(nn.Conv2d(cin, cout, k, stride=s))
-            pads.append(same_pads(size, k, s))
-            strides.append(s)
-            size = -(-size // s)
-        self.convs = nn.ModuleList(convs)
-        self.pads = tuple(pads)
-        self.strides = tuple(strides)
-        self.out_size = size
-        self.dense = nn.Linear(image_size * size * 64, REPRESENTATION_DIM)
+
+    @staticmethod
+    def flat_features(image_size: int, out_size: int) -> int:
+        """Every row keeps its place: image_size rows × out_size columns × 64 channels."""
+        return image_size * out_size * 64
 
     def effective_weight(self, i: int) -> torch.Tensor:
         """Conv ``i``'s taps that meet data, as a (out, in·colors, 1, k) kernel over (row,
@@ -192,28 +189,11 @@ class Official5DEncoder(nn.Module):
     def trunk(self, x: torch.Tensor) -> list[torch.Tensor]:
         """x: (B, 6, 60 rows, 60 columns) → feature maps [(B,32,60,15), (B,64,60,8) ×2]."""
         feats = []
-        for i, (conv, (lo, hi), s) in enumerate(
-            zip(self.convs, self.pads, self.strides, strict=True)
-        ):
-            x = F.conv2d(F.pad(x, (lo, hi)), self.effective_weight(i), conv.bias, (1, s))
-            x = F.relu(x)
+        for i, (conv, (lo, hi)) in enumerate(zip(self.convs, self.pads, strict=True)):
+            w = self.effective_weight(i)
+            x = F.relu(F.conv2d(F.pad(x, (lo, hi)), w, conv.bias, (1, conv.stride[0])))
             feats.append(x)
         return feats
-
-    def forward(
-        self,
-        obs: torch.Tensor,
-        *,
-        kernels: torch.Tensor | None = None,
-        group_index: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """obs: (B, 60 rows, 60 columns, 6) → h: (B, 256). ``kernels``: 5-D RandConv draws."""
-        if kernels is not None:
-            obs = apply_random_conv_5d(obs, kernels, group_index)
-        x = obs.permute(0, 3, 1, 2)  # (B, channel, row, column): a free channels-last view
-        x = self.trunk(x)[-1]  # (B, 64, 60, 8)
-        x = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)  # Keras flatten order (row, col, ch)
-        return F.relu(self.dense(x))
 
 
 class PolicyHead(nn.Module):

@@ -71,6 +71,20 @@ def sample_kernels(
     return torch.where(skip, identity, kernels).to(dtype)
 
 
+def per_sample_kernels(
+    kernels: torch.Tensor, group_index: torch.Tensor | None, batch: int
+) -> torch.Tensor:
+    """(G, c, c, 2, 2) kernels → (batch, c, c, 2, 2), kernel ``group_index[n]`` for sample n
+    (``None``: the one kernel for every sample)."""
+    if group_index is None:
+        if kernels.shape[0] != 1:
+            raise ValueError("group_index is required with more than one kernel")
+        return kernels.expand(batch, -1, -1, -1, -1)
+    if group_index.shape != (batch,):
+        raise ValueError(f"group_index must have shape ({batch},), got {tuple(group_index.shape)}")
+    return kernels[group_index]
+
+
 def apply_random_conv(
     x: torch.Tensor, kernels: torch.Tensor, group_index: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -94,15 +108,7 @@ def apply_random_conv(
     c = kernels.shape[1]
     if channels % c:
         raise ValueError(f"{channels} input channels are not frames of {c} channels")
-    if group_index is None:
-        if kernels.shape[0] != 1:
-            raise ValueError("group_index is required with more than one kernel")
-        k = kernels.expand(b, -1, -1, -1, -1)
-    else:
-        if group_index.shape != (b,):
-            raise ValueError(f"group_index must have shape ({b},), got {tuple(group_index.shape)}")
-        k = kernels[group_index]
-    k = k.to(x.dtype)
+    k = per_sample_kernels(kernels, group_index, b).to(x.dtype)
     if c > 1:
         # One grouped convolution, a group per (sample, frame): measured 3× faster on CPU
         # than an einsum over shifted views for c = 3 (tiny per-sample matrices).

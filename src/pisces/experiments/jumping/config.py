@@ -300,7 +300,7 @@ class JumpingConfig:
     @property
     def network_layout(self) -> str:
         """The network's input layout (:data:`pisces.networks.jumping.LAYOUTS`)."""
-        return "official-5d" if self.colors and self.colors_input == "official-5d" else "image"
+        return "official-5d" if self.colors_input == "official-5d" else "image"
 
 
 _G3 = "paper Table G.3 (Table 1 runs)"
