@@ -37,6 +37,30 @@ def test_matches_tf_same_conv_applied_to_each_frame():
     torch.testing.assert_close(out, _reference(x, k[0, 0, 0]))
 
 
+def _padded_shifts(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The padded formulation: four multiply-adds over shifted views of a zero-padded copy,
+    in the order (0, 0), (0, 1), (1, 0), (1, 1); k (B, 2, 2) per-sample kernels."""
+    b, h, w, _ = x.shape
+    xp = F.pad(x, (0, 0, 0, 1, 0, 1))
+    out = xp[:, :h, :w] * k[:, 0, 0].view(b, 1, 1, 1)
+    for a, c in ((0, 1), (1, 0), (1, 1)):
+        out = torch.addcmul(out, xp[:, a : a + h, c : c + w], k[:, a, c].view(b, 1, 1, 1))
+    return out
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("shape", [(37, 60, 60, 2), (3, 5, 7, 2), (4, 1, 1, 1)])
+def test_without_the_padded_copy_bit_identical_to_the_padded_formulation(shape, dtype):
+    # The shifted terms are added in place on the region each reaches: beyond it the padded
+    # input is zero, so every element gets the same sums in the same order, bit for bit.
+    x = torch.randn(shape, generator=_gen(3)).to(dtype)
+    k = sample_kernels(4, generator=_gen(4), p_identity=0.0)
+    group = torch.randint(0, 4, (shape[0],), generator=_gen(5))
+    out = apply_random_conv(x, k, group)
+    assert out.dtype == dtype and out.is_contiguous()
+    assert torch.equal(out, _padded_shifts(x, k[group, 0, 0].to(dtype)))
+
+
 def test_same_kernel_on_both_frames_and_across_the_batch():
     frame = torch.rand(1, 60, 60, 1, generator=_gen(3))
     x = frame.expand(4, 60, 60, 2).contiguous()  # 4 identical samples, identical frames
@@ -121,3 +145,13 @@ def test_both_randconvs_name_a_missing_or_misshaped_group_index():
             fn(x, two, torch.zeros(2, dtype=torch.long))
         ok = fn(x, two, torch.tensor([0, 1, 1]))
         assert torch.equal(ok[1], fn(x[1:2], two[1:2])[0])  # sample 1 got kernel 1
+
+
+def test_under_vmap_it_falls_back_to_the_padded_form_and_agrees():
+    # torch.func.vmap (the GPU ensemble) has no batching rule for the in-place addcmul_.
+    x = torch.rand(3, 4, 6, 5, 2, generator=_gen(6))  # (seeds, B, H, W, F)
+    k = sample_kernels(4, generator=_gen(7), p_identity=0.0)
+    group = torch.tensor([0, 3, 1, 3])
+    out = torch.func.vmap(lambda xs: apply_random_conv(xs, k, group))(x)
+    for s in range(3):
+        torch.testing.assert_close(out[s], apply_random_conv(x[s], k, group), rtol=0, atol=0)
