@@ -22,7 +22,7 @@ import torch
 
 from pisces.experiments.jumping.config import make_config
 from pisces.experiments.jumping.trainer import JumpingTrainer
-from pisces.experiments.runs import cpu_model
+from pisces.experiments.runs import bf16_hardware, cpu_model
 
 
 def matmul_rate(dtype: torch.dtype, n: int = 1024, repeats: int = 3) -> float:
@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    native = bf16_hardware("cpu")
+    bf16_n = 1024 if native else 256  # emulated bf16 runs at ~1 GFLOP/s: keep it short
     lines = [
         f"# Profile of one `{args.preset}` train step (batch 256 + 2×56), one thread",
         "",
@@ -71,11 +73,12 @@ def main() -> None:
         "",
         f"- CPU: {cpu_model()}; torch {torch.__version__}; load before: {os.getloadavg()}",
         f"- matmul 1024², 1 thread: fp32 {matmul_rate(torch.float32):.1f} GFLOP/s, bf16 "
-        f"{matmul_rate(torch.bfloat16, n=256):.2f} GFLOP/s (256²)",
+        f"{matmul_rate(torch.bfloat16, n=bf16_n):.2f} GFLOP/s ({bf16_n}²; bf16 hardware: "
+        f"{'yes' if native else 'no'})",
         "",
     ]
     for bf16 in (False, True):
-        table, per_step = profile(args.preset, args.steps if not bf16 else 2, bf16)
+        table, per_step = profile(args.preset, args.steps if native or not bf16 else 2, bf16)
         lines += [f"## {'bf16 autocast' if bf16 else 'fp32'}: {per_step:.3f} s per step", ""]
         lines += ["```", table, "```", ""]
     lines.append(f"- load after: {os.getloadavg()}")

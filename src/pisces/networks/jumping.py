@@ -16,6 +16,14 @@ Inputs are channels-last ``(B, H, W, C)`` like the environment's stacked frames;
 encoder runs in NCHW logical layout with the ``channels_last`` memory format (the permute is a
 free view), which is the faster path of oneDNN on CPU.
 
+``fast_kernels`` (the bf16 fast path; off by default) rewrites two convolutions into the same
+maps with shapes matrix units handle better: conv 1 (2 input channels, 8×8 stride 4) as a
+space-to-depth 2×2 stride-1 convolution over 32 channels (4×4 blocks of the padded image,
+:func:`space_to_depth_conv`), and conv 3 with its symmetric padding inside the convolution
+instead of through a padded copy. Same function (tested against the reference to fp32
+rounding), but not bit-identical to the reference kernels, so the fp32 presets keep those and
+their committed seeds stay reproducible (profile: benchmarks/results/jumping_profile_amx.md).
+
 :class:`Official5DEncoder` is the same layers applied the way the official code applies them to
 the colored task's 5-D input (spec §9.5), a reading kept to test what the paper's Table G.1 ran.
 """
@@ -55,15 +63,53 @@ def same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def space_to_depth_conv(
+    x: torch.Tensor, conv: nn.Conv2d, pads: tuple[int, int], dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """``conv(pad(x))`` computed as a stride-1 convolution over r×r blocks (r = the stride).
+
+    With padded size ``P = H + lo + hi`` and kernel ``k`` both multiples of ``r``, the output
+    ``y[o, i, j] = Σ_{c, u, v} W[o, c, u, v] · x̃[c, r·i + u, r·j + v]``, with ``u = r·p + a``
+    and ``v = r·q + b``, is ``Σ_{(a, b, c), p, q} W'[o, (a, b, c), p, q] · S[(a, b, c), i + p,
+    j + q]`` where ``S[(a, b, c), I, J] = x̃[c, r·I + a, r·J + b]`` (P/r × P/r, r²·C channels)
+    and ``W'`` holds the same weights regrouped: a (k/r)×(k/r) convolution, stride 1, no pad.
+
+    Args:
+        x: (B, C, H, W), any memory format; ``pads``: TF 'same' (lo, hi), on both axes.
+        dtype: the dtype of the blocked input (e.g. bf16 under autocast: one cast-and-permute
+            pass instead of two); default ``x``'s.
+
+    Returns:
+        (B, O, P/r - k/r + 1, same) in the channels_last memory format.
+    """
+    b, c, h, _ = x.shape
+    r, k = conv.stride[0], conv.kernel_size[0]
+    lo, hi = pads
+    size = h + lo + hi
+    if size % r or k % r:
+        raise ValueError(f"space-to-depth needs padded size {size} and kernel {k} divisible by {r}")
+    n, m = size // r, k // r
+    xp = F.pad(x.permute(0, 2, 3, 1), (0, 0, lo, hi, lo, hi))  # (B, P, P, C)
+    blocks = xp.view(b, n, r, n, r, c).permute(0, 1, 3, 2, 4, 5)  # (B, I, J, a, b, C)
+    s = blocks.to(dtype or x.dtype, memory_format=torch.contiguous_format, copy=True)  # 1 pass
+    s = s.view(b, n, n, r * r * c).permute(0, 3, 1, 2)  # NCHW logical, channels_last
+    o = conv.weight.shape[0]
+    w = conv.weight.reshape(o, c, m, r, m, r).permute(0, 3, 5, 1, 2, 4)  # (O, a, b, C, p, q)
+    return F.conv2d(s, w.reshape(o, r * r * c, m, m), conv.bias)
+
+
 class JumpingEncoder(nn.Module):
     """Conv trunk + Dense 256 + ReLU: ``(B, 60, 60, C) → h (B, 256)``."""
 
     #: the RandConv this encoder's input takes (``kernels`` of :meth:`forward`).
     random_conv = staticmethod(apply_random_conv)
 
-    def __init__(self, in_channels: int = 2, image_size: int = IMAGE_SIZE) -> None:
+    def __init__(
+        self, in_channels: int = 2, image_size: int = IMAGE_SIZE, *, fast_kernels: bool = False
+    ) -> None:
         super().__init__()
         self.in_channels = in_channels
+        self.fast_kernels = fast_kernels
         specs = [(in_channels, 32, 8, 4), (32, 64, 4, 2), (64, 64, 3, 1)]
         convs, pads, size = [], [], image_size
         for cin, cout, k, s in specs:
@@ -83,10 +129,23 @@ class JumpingEncoder(nn.Module):
     def trunk(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps after each conv + ReLU, NCHW logical: [(B,32,15,15), (B,64,8,8) ×2]."""
         feats = []
-        for conv, (lo, hi) in zip(self.convs, self.pads, strict=True):
-            x = F.relu(conv(F.pad(x, (lo, hi, lo, hi))))
+        for i, (conv, (lo, hi)) in enumerate(zip(self.convs, self.pads, strict=True)):
+            if self.fast_kernels and i == 0:
+                dtype = torch.get_autocast_dtype(x.device.type)
+                dtype = dtype if torch.is_autocast_enabled(x.device.type) else None
+                x = F.relu(space_to_depth_conv(x, conv, (lo, hi), dtype))
+            elif self.fast_kernels and i == 2:
+                x = F.relu(F.conv2d(x, conv.weight, conv.bias, conv.stride, lo))
+            else:
+                x = F.relu(conv(F.pad(x, (lo, hi, lo, hi))))
             feats.append(x)
         return feats
+
+    @property
+    def uses_fast_kernels(self) -> bool:
+        """Whether :meth:`trunk` runs the fast kernels (``fast_kernels`` and this encoder has
+        them: the official 5-D encoder always runs its own reference convolutions)."""
+        return self.fast_kernels
 
     def forward(
         self,
@@ -167,16 +226,27 @@ class Official5DEncoder(JumpingEncoder):
     COLOR_TAPS = ((2, COLORS), (1, 1), (1, 1))
     random_conv = staticmethod(apply_random_conv_5d)
 
-    def __init__(self, in_channels: int = FRAMES * COLORS, image_size: int = IMAGE_SIZE) -> None:
+    def __init__(
+        self,
+        in_channels: int = FRAMES * COLORS,
+        image_size: int = IMAGE_SIZE,
+        *,
+        fast_kernels: bool = False,
+    ) -> None:
         if in_channels != FRAMES * COLORS:
             raise ValueError(f"the official 5-D input has 6 channels, got {in_channels}")
-        super().__init__(FRAMES, image_size)  # the frames are the convolutions' channels
+        # the frames are the convolutions' channels; no fast kernels of its own (reference)
+        super().__init__(FRAMES, image_size, fast_kernels=fast_kernels)
         self.in_channels = in_channels
 
     @staticmethod
     def flat_features(image_size: int, out_size: int) -> int:
         """Every row keeps its place: image_size rows × out_size columns × 64 channels."""
         return image_size * out_size * 64
+
+    @property
+    def uses_fast_kernels(self) -> bool:
+        return False
 
     def effective_weight(self, i: int) -> torch.Tensor:
         """Conv ``i``'s taps that meet data, as a (out, in·colors, 1, k) kernel over (row,
@@ -247,6 +317,8 @@ class JumpingNetwork(nn.Module):
     Dropout in the policy head follows ``self.training``; call ``.eval()`` for evaluation.
     RandConv is not a module here: callers pass ``kernels`` (one draw per group of samples).
     ``layout="official-5d"`` uses :class:`Official5DEncoder` (colored task only).
+    ``fast_kernels``: the encoder's fast path (see the module docstring); the parameters and
+    state dict are the same either way.
     """
 
     def __init__(
@@ -256,13 +328,14 @@ class JumpingNetwork(nn.Module):
         in_channels: int = 2,
         dropout: float = 0.0,
         layout: str = "image",
+        fast_kernels: bool = False,
     ) -> None:
         super().__init__()
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         self.layout = layout
         encoder = JumpingEncoder if layout == "image" else Official5DEncoder
-        self.encoder = encoder(in_channels)
+        self.encoder = encoder(in_channels, fast_kernels=fast_kernels)
         self.policy = PolicyHead(dropout)
         self.projection = ProjectionHead()
         keras_init_(self, generator)

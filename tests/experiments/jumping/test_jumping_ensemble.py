@@ -39,7 +39,8 @@ def test_bf16_autocast_trains_with_finite_losses():
 
 
 def test_bf16_fast_path_is_deterministic_and_close_to_fp32():
-    """The fast path (bf16 autocast, fp32 weights, Adam and loss reductions): the same seed
+    """The fast path (bf16 autocast and the encoder's fast kernels; fp32 weights, Adam and loss
+    reductions; fp32 runs the reference kernels): the same seed
     gives bit-identical losses and weights twice; its first losses (same initial weights)
     are within bf16's rounding of the fp32 reference (stated tolerance: 2 % relative on the
     loss, CE and alignment terms of the first 4 steps)."""
@@ -47,6 +48,7 @@ def test_bf16_fast_path_is_deterministic_and_close_to_fp32():
     runs = []
     for amp in (True, True, False):
         trainer = JumpingTrainer(base.replace(amp_bf16=amp), 5)
+        assert trainer.net.encoder.uses_fast_kernels == amp
         losses = torch.stack([trainer.learner.update() for _ in range(4)])
         runs.append((losses, [p.detach().clone() for p in trainer.net.parameters()]))
     (fast, w_fast), (again, w_again), (ref, _) = runs

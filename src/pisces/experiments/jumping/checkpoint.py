@@ -148,6 +148,7 @@ def load_checkpoint(
         in_channels=int(record["in_channels"]),
         dropout=cfg.dropout,
         layout=cfg.network_layout,
+        fast_kernels=cfg.amp_bf16,
     )
     expected = net.state_dict()
     missing = sorted(set(expected) - set(state))

@@ -97,6 +97,7 @@ class JumpingTrainer:
             in_channels=self.data.train_obs.shape[-1],
             dropout=cfg.dropout,
             layout=cfg.network_layout,
+            fast_kernels=cfg.amp_bf16,  # the bf16 fast path; fp32 keeps the reference kernels
         ).to(self.device)
         self.net.train()
         fused = self.device.type in ("cpu", "cuda")
@@ -331,6 +332,7 @@ class JumpingTrainer:
             "eval_seconds": sum(e.seconds for e in self.evals),
             "device": str(self.device),
             "precision": ("bf16" if self.cfg.amp_bf16 else "fp32")
+            + (", fast kernels" if self.net.encoder.uses_fast_kernels else "")
             + (", denormals flushed" if self.cfg.flush_denormal else ""),
             "config": self.cfg.to_dict(),
         }

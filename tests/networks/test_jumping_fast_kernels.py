@@ -1,0 +1,98 @@
+"""The bf16 fast path's rewritten layers compute the reference layers' function (§ module doc
+of ``pisces.networks.jumping``): space-to-depth conv 1, conv 3 padded inside the convolution."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from pisces.networks.jumping import (
+    JumpingEncoder,
+    JumpingNetwork,
+    keras_init_,
+    space_to_depth_conv,
+)
+
+
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _encoders(fast_first: bool = True) -> tuple[JumpingEncoder, JumpingEncoder]:
+    ref = JumpingEncoder()
+    keras_init_(ref, _gen(1))
+    for p in ref.parameters():  # non-zero biases, so a misplaced bias would show
+        if p.dim() == 1:
+            nn.init.uniform_(p, -0.1, 0.1, generator=_gen(2))
+    fast = JumpingEncoder(fast_kernels=True)
+    fast.load_state_dict(ref.state_dict())
+    return fast, ref
+
+
+@pytest.mark.parametrize(
+    ("cin", "cout", "k", "r", "pads", "size"),
+    [(2, 32, 8, 4, (2, 2), 60), (32, 64, 4, 2, (1, 2), 15), (3, 5, 6, 3, (0, 3), 9)],
+)
+def test_space_to_depth_conv_is_the_padded_strided_conv(cin, cout, k, r, pads, size):
+    conv = nn.Conv2d(cin, cout, k, stride=r)
+    x = torch.randn(3, cin, size, size, generator=_gen(3), requires_grad=True)
+    lo, hi = pads
+    ref = conv(F.pad(x, (lo, hi, lo, hi)))
+    out = space_to_depth_conv(x.to(memory_format=torch.channels_last), conv, pads)
+    assert out.shape == ref.shape
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    g = torch.randn(ref.shape, generator=_gen(4))
+    want = torch.autograd.grad(ref, (x, conv.weight, conv.bias), g)
+    got = torch.autograd.grad(out, (x, conv.weight, conv.bias), g)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-4)
+
+
+def test_space_to_depth_conv_names_sizes_it_cannot_block():
+    conv = nn.Conv2d(2, 4, 8, stride=4)
+    with pytest.raises(ValueError, match="padded size 63 and kernel 8 divisible by 4"):
+        space_to_depth_conv(torch.zeros(1, 2, 60, 60), conv, (1, 2))
+
+
+def test_fast_encoder_is_the_reference_function_in_fp32_with_its_gradients():
+    fast, ref = _encoders()
+    x = torch.rand(6, 60, 60, 2, generator=_gen(5))
+    h_fast, h_ref = fast(x), ref(x)
+    torch.testing.assert_close(h_fast, h_ref, rtol=1e-5, atol=1e-6)
+    g = torch.randn(h_ref.shape, generator=_gen(6))
+    for p, q in zip(
+        torch.autograd.grad(h_fast, list(fast.parameters()), g),
+        torch.autograd.grad(h_ref, list(ref.parameters()), g),
+        strict=True,
+    ):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+def test_fast_encoder_under_bf16_autocast_is_within_bf16_rounding_of_fp32():
+    # Stated tolerance: bf16 keeps 8 significant bits (relative step 2^-8 = 0.4 %); through three
+    # convolutions and the dense layer the representation stays within 3 % (of its scale) of
+    # the fp32 reference, as the reference kernels' own bf16 autocast does.
+    fast, ref = _encoders()
+    x = torch.rand(6, 60, 60, 2, generator=_gen(7))
+    want = ref(x)
+    scale = want.abs().max()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h_fast, h_ref_bf16 = fast(x).float(), ref(x).float()
+    assert (h_fast - want).abs().max() <= 0.03 * scale
+    assert (h_ref_bf16 - want).abs().max() <= 0.03 * scale
+    assert not torch.equal(h_fast, want)  # it did compute in bf16
+
+
+def test_the_flag_changes_no_parameter_and_the_5d_encoder_keeps_its_convolutions():
+    a = JumpingNetwork(_gen(8), fast_kernels=True)
+    b = JumpingNetwork(_gen(8))
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert a.encoder.uses_fast_kernels and not b.encoder.uses_fast_kernels
+    c = JumpingNetwork(_gen(8), in_channels=6, layout="official-5d", fast_kernels=True)
+    d = JumpingNetwork(_gen(8), in_channels=6, layout="official-5d")
+    assert not c.encoder.uses_fast_kernels
+    x = torch.rand(2, 60, 60, 6, generator=_gen(9))
+    assert torch.equal(c(x), d(x))
