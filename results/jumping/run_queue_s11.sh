@@ -24,9 +24,10 @@
 # weights hold no subnormal value, flushing or not.
 #
 #   SRC=<pinned worktree>/src OUT=$PWD/results/jumping [PY=<python>] [DRY=1] [ONLY=<regex>] \
-#       results/jumping/run_queue_s11.sh          # one lane; start one per core
+#       [SKIP=<regex>] results/jumping/run_queue_s11.sh          # one lane; start one per core
 # DRY=1 prints the jobs still to do, in order, and claims nothing. ONLY keeps the cells whose
-# folder matches the extended regex (e.g. ONLY=-5d- for a lane of the 5-D cells only).
+# folder matches the extended regex (e.g. ONLY=-5d- for a lane of the 5-D cells only); SKIP
+# drops those whose folder matches (e.g. SKIP=-5d- for every cell but those).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -103,6 +104,7 @@ for s in 1 2 3 4 5 6 7 8 9 10; do
     IFS='|' read -r dir want args <<< "$cell"
     [ "$s" -le "$want" ] || continue
     if [ -n "${ONLY:-}" ] && ! grep -Eq -- "$ONLY" <<< "$dir"; then continue; fi
+    if [ -n "${SKIP:-}" ] && grep -Eq -- "$SKIP" <<< "$dir"; then continue; fi
     claim "$dir" "$s" || continue
     if [ -n "${DRY:-}" ]; then echo "$dir seed $s: $args"; continue; fi
     # shellcheck disable=SC2086  # $args is a list of flags
