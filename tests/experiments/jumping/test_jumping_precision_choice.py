@@ -61,3 +61,53 @@ def test_auto_run_says_and_records_what_ran(tmp_path, capsys, monkeypatch):
     assert "precision auto: fp32 (" in capsys.readouterr().out
     record = json.loads((out / "seed-001.json").read_text())
     assert record["precision"] == "fp32" and record["config"]["amp_bf16"] is False
+
+
+def _record(folder, seed: int, amp: bool) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"seed": seed, "config": {"amp_bf16": amp}}
+    (folder / f"seed-{seed:03d}.json").write_text(json.dumps(record))
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_train_defaults_to_auto_in_a_new_folder(tmp_path, monkeypatch, native):
+    monkeypatch.setattr(jumping_cli, "bf16_hardware", lambda device: native)
+    choice, why = jumping_cli.default_precision(jumping_cli.store_of(tmp_path / "new"), "cpu")
+    assert choice == "auto" and ("has native bf16" if native else "has no native bf16") in why
+    cfg = jumping_cli.build_config(_args("--preset", "pse"), "cpu", choice)
+    assert cfg.amp_bf16 is native
+
+
+@pytest.mark.parametrize("amp", [True, False])
+def test_a_folder_keeps_the_precision_its_seeds_ran_in(tmp_path, monkeypatch, amp):
+    monkeypatch.setattr(jumping_cli, "bf16_hardware", lambda device: not amp)
+    _record(tmp_path, 1, amp)
+    _record(tmp_path, 2, amp)
+    choice, why = jumping_cli.default_precision(jumping_cli.store_of(tmp_path), "cpu")
+    assert choice == ("bf16" if amp else "fp32") and str(tmp_path) in why
+    assert jumping_cli.build_config(_args("--preset", "pse"), "cpu", choice).amp_bf16 is amp
+    _record(tmp_path, 3, not amp)  # a mixed folder: back to auto (the resume check decides)
+    assert jumping_cli.default_precision(jumping_cli.store_of(tmp_path), "cpu")[0] == "auto"
+
+
+def test_explicit_choices_and_config_files_override_the_default(tmp_path, monkeypatch):
+    monkeypatch.setattr(jumping_cli, "bf16_hardware", lambda device: True)
+    no_bf16 = jumping_cli.build_config(_args("--preset", "pse", "--no-bf16"), "cpu", "auto")
+    assert no_bf16.amp_bf16 is False
+    cfg = jumping_cli.build_config(_args("--preset", "pse", "--precision", "fp32"), "cpu", "bf16")
+    assert cfg.amp_bf16 is False
+    path = tmp_path / "best.toml"
+    path.write_text('preset = "pse"\n')  # a config file keeps its own precision (fp32)
+    assert jumping_cli.build_config(_args("--config", str(path)), "cpu", "auto").amp_bf16 is False
+
+
+def test_a_defaulted_run_says_which_precision_and_why(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(jumping_cli, "bf16_hardware", lambda device: False)
+    out = tmp_path / "run"
+    argv = ["jumping", "train", "--preset", "dropout-l2", "--epochs", "1", "--device", "cpu"]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "precision fp32 (the default; auto: " in said and "has no native bf16" in said
+    assert json.loads((out / "seed-001.json").read_text())["config"]["amp_bf16"] is False
+    assert cli.main([*argv, "--seeds", "2", "--out", str(out)]) == 0
+    assert f"the seeds already in {out} ran in fp32" in capsys.readouterr().out

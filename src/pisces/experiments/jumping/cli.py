@@ -378,11 +378,35 @@ def resolve_precision(choice: str, device: str) -> bool:
     return choice == "bf16"
 
 
-def build_config(args: argparse.Namespace, device: str = "cpu") -> JumpingConfig:
+def default_precision(store: ResultStore, device: str) -> tuple[str, str]:
+    """The precision a preset runs in when neither ``--precision`` nor ``--bf16/--no-bf16``
+    is given, and why: the folder's own when its seeds all ran in one (a cell keeps one
+    precision, so a resumed or extended cell stays comparable seed to seed), else ``auto``:
+    bf16 where ``device`` multiplies it natively, fp32 elsewhere. bf16 was shown
+    indistinguishable from fp32 at 10 + 10 seeds for ``pse`` and ``randconv-pse``
+    (results/jumping/precision-*.md)."""
+    try:
+        ran = {bool(r.get("config", {}).get("amp_bf16", False)) for r in store.records()}
+    except CorruptResult:
+        ran = set()  # the resume check names the bad file
+    if len(ran) == 1:
+        choice = "bf16" if ran.pop() else "fp32"
+        return choice, f"the seeds already in {store.root} ran in {choice}"
+    native = bf16_hardware(device)
+    where = cpu_model() if device == "cpu" else device
+    return "auto", f"auto: {where} has {'native' if native else 'no native'} bf16"
+
+
+def build_config(
+    args: argparse.Namespace, device: str = "cpu", default: str | None = None
+) -> JumpingConfig:
     """The preset with the flags and ``--set`` overrides applied (validated); ``--precision``
-    (if given) resolved for ``device``."""
+    resolved for ``device``: the one given, else ``default`` for a preset when
+    ``--bf16/--no-bf16`` is not given either (a config file keeps its own)."""
     overrides = configs.collect_overrides(args, JumpingConfig, exclude=NOT_FLAGS)
     precision = getattr(args, "precision", None)
+    if precision is None and "amp_bf16" not in overrides and args.preset is not None:
+        precision = default
     if precision is not None:
         if "amp_bf16" in overrides:
             raise ValueError("give --precision or --bf16/--no-bf16 (amp_bf16), not both")
@@ -427,14 +451,15 @@ def train_command(args: argparse.Namespace) -> int:
     try:
         seeds = parse_seeds(args.seeds)
         device = resolve_device(args.device)
-        cfg = build_config(args, device)
+        store = store_of(args.out)
+        default, why = default_precision(store, device)
+        cfg = build_config(args, device, default)
         if args.workers < 1:
             raise ValueError(f"--workers must be >= 1, got {args.workers}")
         if args.threads < 1:
             raise ValueError(f"--threads must be >= 1, got {args.threads}")
         if args.ensemble and args.workers > 1:
             raise ValueError("--ensemble trains all seeds in one program: use --workers 1")
-        store = store_of(args.out)
         store.check_writable()
     except ValueError as exc:
         print(f"{name}: {exc}", file=sys.stderr)
@@ -465,10 +490,14 @@ def train_command(args: argparse.Namespace) -> int:
             "expect it several times slower than fp32",
             file=sys.stderr,
         )
+    precision = "bf16" if cfg.amp_bf16 else "fp32"
     if getattr(args, "precision", None) == "auto":
         native = "native bf16" if cfg.amp_bf16 else "no native bf16"
         where = cpu_model() if device == "cpu" else device
-        print(f"precision auto: {'bf16' if cfg.amp_bf16 else 'fp32'} ({where}: {native})")
+        print(f"precision auto: {precision} ({where}: {native})")
+    elif getattr(args, "precision", None) is None and args.preset is not None:
+        if "amp_bf16" not in configs.collect_overrides(args, JumpingConfig, exclude=NOT_FLAGS):
+            print(f"precision {precision} (the default; {why}; --precision fp32 forces fp32)")
     task = "colored obstacles (red + green)" if cfg.colors else "white obstacle"
     print(
         f"{cfg.preset} on {cfg.grid}, {task}: {cfg.source}; {cfg.epochs} epochs; device "
@@ -564,9 +593,10 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
         "--precision",
         choices=("fp32", "bf16", "auto"),
         default=None,
-        help="forward passes in fp32 or bf16 autocast; auto = bf16 where the device has "
-        "native bf16 (AMX / AVX512-BF16 CPUs, bf16 GPUs), else fp32 (default: the preset's, "
-        "fp32; exclusive with --bf16/--no-bf16; the record stamps the precision and CPU)",
+        help="forward passes in fp32 or bf16 autocast (bf16: the fast path); auto = bf16 where "
+        "the device has native bf16 (AMX / AVX512-BF16 CPUs, bf16 GPUs), else fp32 (default: "
+        "the precision of the seeds already in --out, else auto; exclusive with "
+        "--bf16/--no-bf16; the record stamps the precision and CPU)",
     )
     parser.add_argument(
         "--save-model",
