@@ -91,6 +91,19 @@ def test_each_cell_says_where_its_seeds_ran(tmp_path):
     assert "- Figure 5, ε = 0, exact: 2 × Intel Xeon (amx)" in section
 
 
+def test_a_seed_in_two_folders_of_one_cell_is_refused_naming_both(tmp_path, capsys):
+    root = tmp_path / "results" / "jumping"
+    _record(root / "rp", "randconv-pse", 1, 80.0)
+    _record(root / "rp", "randconv-pse", 2, 82.0)
+    _record(root / "rp-again", "randconv-pse", 2, 90.0)  # the same config: the same cell
+    out = tmp_path / "results" / "README.md"
+    assert cli.main(["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and not out.exists()
+    assert "seed 2 of Table 1 RandConv + PSEs (wide) is in both" in err
+    assert str(root / "rp") in err and str(root / "rp-again") in err
+
+
 def test_tuning_trials_stay_out_of_the_tables_and_the_study_gets_a_line(tmp_path):
     root = tmp_path / "results" / "jumping"
     for seed in (1, 2):

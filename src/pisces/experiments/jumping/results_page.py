@@ -196,17 +196,31 @@ def page_records(dirs: Iterable[str | Path]) -> list[dict[str, Any]]:
 
 def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
     """The cells of every table from the records under ``dirs`` (:func:`page_records`), and
-    one line per folder of runs off the protocol."""
-    records = page_records(dirs)
+    one line per folder of runs off the protocol.
+
+    Raises:
+        ValueError: naming both folders when one seed reaches a cell twice (two folders of
+            the same configuration: it would count as two seeds).
+    """
     scores: dict[tuple[str, str, str], list[float]] = {}
     machines: dict[tuple[str, str, str], list[str]] = {}
+    sources: dict[tuple[str, str, str], dict[int, Path]] = {}
     off: dict[str, int] = {}
 
-    def add(key: tuple[str, str, str], value: float, r: dict[str, Any]) -> None:
+    def add(key: tuple[str, str, str], value: float, r: dict[str, Any], folder: Path) -> None:
+        seen = sources.setdefault(key, {})
+        seed = int(r["seed"])
+        if seed in seen and seen[seed] != folder:
+            raise ValueError(
+                f"seed {seed} of Table {key[0]} {key[1]} ({key[2]}) is in both {seen[seed]} "
+                f"and {folder}: one configuration, one folder (move one away)"
+            )
+        seen[seed] = folder
         scores.setdefault(key, []).append(value)
         machines.setdefault(key, []).append(ran_on(r))
 
-    for r in records:
+    pairs = [(f, r) for f in run_folders(dirs) for r in load_records([f], SEED_GLOB, by_seed=True)]
+    for folder, r in pairs:
         preset, grid = r["preset"], r["grid"]
         full = preset in NO_TRAINING or int(r["epochs"]) == PROTOCOL_EPOCHS
         label = overrides_label(r)
@@ -217,20 +231,20 @@ def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
         if r.get("colors"):
             row = COLORS_ROWS.get(preset, f"{preset} (--colors)") + label
             for color in ("red", "green"):
-                add(("G.1", row, color), r[f"test_solved_pct_{color}"], r)
+                add(("G.1", row, color), r[f"test_solved_pct_{color}"], r, folder)
         elif "psm_epsilon=" in label and preset == "randconv-pse" and grid == "wide":
             eps = float(r["config"]["psm_epsilon"])
             mode = r["config"].get("psm_epsilon_mode", "exact")
-            add(("5", f"ε = {eps:g}", mode), r["test_solved_pct"], r)
+            add(("5", f"ε = {eps:g}", mode), r["test_solved_pct"], r, folder)
         elif preset in TABLE2_PRESETS and not label:
-            add(("2", TABLE2_PRESETS[preset], grid), r["test_solved_pct"], r)
+            add(("2", TABLE2_PRESETS[preset], grid), r["test_solved_pct"], r, folder)
             if preset == TABLE1_BISIM_PRESET:  # also Table 1's "RandConv + Bisimulation" row
-                add(("1", "RandConv + Bisimulation", grid), r["test_solved_pct"], r)
+                add(("1", "RandConv + Bisimulation", grid), r["test_solved_pct"], r, folder)
         else:
             row = PRESET_ROWS.get(preset, preset) + label
-            add(("1", row, grid), r["test_solved_pct"], r)
+            add(("1", row, grid), r["test_solved_pct"], r, folder)
             if preset == "randconv-pse" and grid == "wide" and not label:  # Fig. 5 at ε = 0
-                add(("5", "ε = 0", "exact"), r["test_solved_pct"], r)
+                add(("5", "ε = 0", "exact"), r["test_solved_pct"], r, folder)
     cells = []
     for (table, row, column), values in scores.items():
         paper: tuple[float, float] | None = None
