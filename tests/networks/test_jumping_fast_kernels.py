@@ -20,7 +20,7 @@ def _gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _encoders(fast_first: bool = True) -> tuple[JumpingEncoder, JumpingEncoder]:
+def _encoders() -> tuple[JumpingEncoder, JumpingEncoder]:
     ref = JumpingEncoder()
     keras_init_(ref, _gen(1))
     for p in ref.parameters():  # non-zero biases, so a misplaced bias would show
@@ -85,14 +85,14 @@ def test_fast_encoder_under_bf16_autocast_is_within_bf16_rounding_of_fp32():
     assert not torch.equal(h_fast, want)  # it did compute in bf16
 
 
-def test_the_flag_changes_no_parameter_and_the_5d_encoder_keeps_its_convolutions():
+def test_the_flag_changes_no_parameter_and_the_5d_encoder_has_no_fast_kernels():
     a = JumpingNetwork(_gen(8), fast_kernels=True)
     b = JumpingNetwork(_gen(8))
     sa, sb = a.state_dict(), b.state_dict()
     assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
-    assert a.encoder.uses_fast_kernels and not b.encoder.uses_fast_kernels
+    assert a.encoder.fast_kernels and not b.encoder.fast_kernels
     c = JumpingNetwork(_gen(8), in_channels=6, layout="official-5d", fast_kernels=True)
     d = JumpingNetwork(_gen(8), in_channels=6, layout="official-5d")
-    assert not c.encoder.uses_fast_kernels
+    assert not c.encoder.fast_kernels
     x = torch.rand(2, 60, 60, 6, generator=_gen(9))
     assert torch.equal(c(x), d(x))

@@ -141,12 +141,6 @@ class JumpingEncoder(nn.Module):
             feats.append(x)
         return feats
 
-    @property
-    def uses_fast_kernels(self) -> bool:
-        """Whether :meth:`trunk` runs the fast kernels (``fast_kernels`` and this encoder has
-        them: the official 5-D encoder always runs its own reference convolutions)."""
-        return self.fast_kernels
-
     def forward(
         self,
         obs: torch.Tensor,
@@ -226,27 +220,16 @@ class Official5DEncoder(JumpingEncoder):
     COLOR_TAPS = ((2, COLORS), (1, 1), (1, 1))
     random_conv = staticmethod(apply_random_conv_5d)
 
-    def __init__(
-        self,
-        in_channels: int = FRAMES * COLORS,
-        image_size: int = IMAGE_SIZE,
-        *,
-        fast_kernels: bool = False,
-    ) -> None:
+    def __init__(self, in_channels: int = FRAMES * COLORS, image_size: int = IMAGE_SIZE) -> None:
         if in_channels != FRAMES * COLORS:
             raise ValueError(f"the official 5-D input has 6 channels, got {in_channels}")
-        # the frames are the convolutions' channels; no fast kernels of its own (reference)
-        super().__init__(FRAMES, image_size, fast_kernels=fast_kernels)
+        super().__init__(FRAMES, image_size)  # the frames are the convolutions' channels
         self.in_channels = in_channels
 
     @staticmethod
     def flat_features(image_size: int, out_size: int) -> int:
         """Every row keeps its place: image_size rows × out_size columns × 64 channels."""
         return image_size * out_size * 64
-
-    @property
-    def uses_fast_kernels(self) -> bool:
-        return False
 
     def effective_weight(self, i: int) -> torch.Tensor:
         """Conv ``i``'s taps that meet data, as a (out, in·colors, 1, k) kernel over (row,
@@ -317,8 +300,8 @@ class JumpingNetwork(nn.Module):
     Dropout in the policy head follows ``self.training``; call ``.eval()`` for evaluation.
     RandConv is not a module here: callers pass ``kernels`` (one draw per group of samples).
     ``layout="official-5d"`` uses :class:`Official5DEncoder` (colored task only).
-    ``fast_kernels``: the encoder's fast path (see the module docstring); the parameters and
-    state dict are the same either way.
+    ``fast_kernels``: the image encoder's fast path (see the module docstring; the 5-D encoder
+    has none); the parameters and state dict are the same either way.
     """
 
     def __init__(
@@ -334,8 +317,11 @@ class JumpingNetwork(nn.Module):
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         self.layout = layout
-        encoder = JumpingEncoder if layout == "image" else Official5DEncoder
-        self.encoder = encoder(in_channels, fast_kernels=fast_kernels)
+        self.encoder = (
+            JumpingEncoder(in_channels, fast_kernels=fast_kernels)
+            if layout == "image"
+            else Official5DEncoder(in_channels)
+        )
         self.policy = PolicyHead(dropout)
         self.projection = ProjectionHead()
         keras_init_(self, generator)

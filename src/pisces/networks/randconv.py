@@ -94,8 +94,8 @@ def apply_random_conv(
     ``x̃`` zero-padded by one pixel at the bottom and right, ``f`` the frame and ``g(n)`` the
     group of sample ``n``. With ``c = 1`` it works channels-last (four fused multiply-adds
     over shifted views, each on the region it reaches), which measured 3× faster on CPU than a
-    depthwise convolution; with
-    ``c > 1`` it is one grouped convolution, a group per (sample, frame).
+    depthwise convolution; with ``c > 1`` it is one grouped convolution, a group per (sample,
+    frame).
 
     Args:
         x: (B, H, W, F·c) channels-last network input.

@@ -48,7 +48,7 @@ def test_bf16_fast_path_is_deterministic_and_close_to_fp32():
     runs = []
     for amp in (True, True, False):
         trainer = JumpingTrainer(base.replace(amp_bf16=amp), 5)
-        assert trainer.net.encoder.uses_fast_kernels == amp
+        assert trainer.net.encoder.fast_kernels == amp
         losses = torch.stack([trainer.learner.update() for _ in range(4)])
         runs.append((losses, [p.detach().clone() for p in trainer.net.parameters()]))
     (fast, w_fast), (again, w_again), (ref, _) = runs
@@ -74,7 +74,7 @@ def test_vmapped_seeds_run_the_bf16_fast_kernels_like_the_per_seed_path():
     # between the batched and per-seed kernels, so the first step's losses agree to ~1 %.
     cfg = make_config("randconv-pse", "wide", batch_size=32, amp_bf16=True)
     ens = EnsembleTrainer(cfg, [1, 2])
-    assert all(m.net.encoder.uses_fast_kernels for m in ens.members)
+    assert all(m.net.encoder.fast_kernels for m in ens.members)
     values = ens.step()  # (seeds, 4)
     for i, seed in enumerate((1, 2)):
         single = JumpingTrainer(cfg, seed)

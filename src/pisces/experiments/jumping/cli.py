@@ -397,6 +397,17 @@ def default_precision(store: ResultStore, device: str) -> tuple[str, str]:
     return "auto", f"auto: {where} has {'native' if native else 'no native'} bf16"
 
 
+def precision_defaulted(args: argparse.Namespace) -> bool:
+    """Whether a preset's precision is left to the default: no ``--precision``, no
+    ``--bf16/--no-bf16`` (or ``--set amp_bf16=...``), no config file."""
+    overrides = configs.collect_overrides(args, JumpingConfig, exclude=NOT_FLAGS)
+    return (
+        getattr(args, "precision", None) is None
+        and "amp_bf16" not in overrides
+        and args.preset is not None
+    )
+
+
 def build_config(
     args: argparse.Namespace, device: str = "cpu", default: str | None = None
 ) -> JumpingConfig:
@@ -404,9 +415,7 @@ def build_config(
     resolved for ``device``: the one given, else ``default`` for a preset when
     ``--bf16/--no-bf16`` is not given either (a config file keeps its own)."""
     overrides = configs.collect_overrides(args, JumpingConfig, exclude=NOT_FLAGS)
-    precision = getattr(args, "precision", None)
-    if precision is None and "amp_bf16" not in overrides and args.preset is not None:
-        precision = default
+    precision = default if precision_defaulted(args) else getattr(args, "precision", None)
     if precision is not None:
         if "amp_bf16" in overrides:
             raise ValueError("give --precision or --bf16/--no-bf16 (amp_bf16), not both")
@@ -495,9 +504,8 @@ def train_command(args: argparse.Namespace) -> int:
         native = "native bf16" if cfg.amp_bf16 else "no native bf16"
         where = cpu_model() if device == "cpu" else device
         print(f"precision auto: {precision} ({where}: {native})")
-    elif getattr(args, "precision", None) is None and args.preset is not None:
-        if "amp_bf16" not in configs.collect_overrides(args, JumpingConfig, exclude=NOT_FLAGS):
-            print(f"precision {precision} (the default; {why}; --precision fp32 forces fp32)")
+    elif precision_defaulted(args):
+        print(f"precision {precision} (the default; {why}; --precision fp32 forces fp32)")
     task = "colored obstacles (red + green)" if cfg.colors else "white obstacle"
     print(
         f"{cfg.preset} on {cfg.grid}, {task}: {cfg.source}; {cfg.epochs} epochs; device "

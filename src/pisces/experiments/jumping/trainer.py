@@ -332,7 +332,7 @@ class JumpingTrainer:
             "eval_seconds": sum(e.seconds for e in self.evals),
             "device": str(self.device),
             "precision": ("bf16" if self.cfg.amp_bf16 else "fp32")
-            + (", fast kernels" if self.net.encoder.uses_fast_kernels else "")
+            + (", fast kernels" if self.net.encoder.fast_kernels else "")
             + (", denormals flushed" if self.cfg.flush_denormal else ""),
             "config": self.cfg.to_dict(),
         }
