@@ -11,6 +11,7 @@ from torch.nn import functional as F
 from pisces.networks.jumping import (
     JumpingEncoder,
     JumpingNetwork,
+    blocked_input,
     keras_init_,
     space_to_depth_conv,
 )
@@ -48,6 +49,37 @@ def test_space_to_depth_conv_is_the_padded_strided_conv(cin, cout, k, r, pads, s
     got = torch.autograd.grad(out, (x, conv.weight, conv.bias), g)
     for a, b in zip(got, want, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("c", "r", "pads", "size", "dtype"),
+    [
+        (2, 4, (2, 2), 60, torch.bfloat16),  # conv 1 of the wide grid: 16-byte runs
+        (2, 4, (2, 2), 60, torch.float32),  # 32-byte runs: two 16-byte units each
+        (32, 2, (1, 2), 15, torch.bfloat16),
+        (3, 3, (0, 3), 9, torch.float32),  # 36-byte runs: 4-byte units
+        (1, 3, (1, 2), 6, torch.bfloat16),  # 6-byte runs: 2-byte units
+    ],
+)
+def test_blocked_input_is_the_padded_permuted_copy_bit_for_bit(c, r, pads, size, dtype):
+    x = torch.randn(3, size, size, c, generator=_gen(5)) * 100
+    x[0, 0, 0, 0], x[1, -1, -1, -1], x[2, 1, 2, 0] = float("nan"), float("-inf"), -0.0
+    x = x.permute(0, 3, 1, 2)  # NCHW logical, channels_last, as the encoder's input
+    lo, hi = pads
+    n = (size + lo + hi) // r
+    xp = F.pad(x.permute(0, 2, 3, 1), (0, 0, lo, hi, lo, hi))
+    want = xp.view(3, n, r, n, r, c).permute(0, 1, 3, 2, 4, 5).to(dtype).contiguous()
+    got = blocked_input(x, r, pads, dtype)
+    assert got.dtype == dtype and got.shape == want.shape and got.is_contiguous()
+    assert torch.equal(got.view(torch.int16), want.view(torch.int16))  # bits: NaN, -0.0 too
+
+
+def test_space_to_depth_conv_takes_the_blocked_input_only_without_a_gradient():
+    conv = nn.Conv2d(2, 8, 8, stride=4)
+    x = torch.randn(2, 2, 60, 60, generator=_gen(6))
+    with_grad = space_to_depth_conv(x.clone().requires_grad_(), conv, (2, 2))
+    no_grad = space_to_depth_conv(x, conv, (2, 2))
+    assert torch.equal(with_grad, no_grad)  # the same blocked values reach the same conv
 
 
 def test_space_to_depth_conv_names_sizes_it_cannot_block():

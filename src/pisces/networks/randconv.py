@@ -120,7 +120,7 @@ def apply_random_conv(
         out = F.conv2d(xin, weight, groups=b * frames)
         return out.view(b, channels, h, w).permute(0, 2, 3, 1).contiguous()
     weight = k[:, 0, 0].reshape(b, KERNEL_SIZE, KERNEL_SIZE, 1, 1, 1)
-    if _functorch_wrapped(x):  # vmap has no batching rule for addcmul_: the padded form
+    if functorch_wrapped(x):  # vmap has no batching rule for addcmul_: the padded form
         xp = F.pad(x, (0, 0, 0, 1, 0, 1))
         out = xp[:, :h, :w] * weight[:, 0, 0]
         for a, c in ((0, 1), (1, 0), (1, 1)):
@@ -137,7 +137,7 @@ def apply_random_conv(
     return out
 
 
-def _functorch_wrapped(x: torch.Tensor) -> bool:
+def functorch_wrapped(x: torch.Tensor) -> bool:
     """Whether ``x`` is inside a torch.func transform (vmap, grad), by torch's own check."""
     check = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
     return bool(check(x)) if check is not None else False
