@@ -124,6 +124,34 @@ def test_randconv_5d_equals_a_conv_over_column_and_color_per_frame():
         apply_random_conv_5d(torch.rand(1, 60, 60, 2), identity)
 
 
+def _randconv_5d_padded(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """The official layer's sums over an explicitly padded copy, in its (column, color) order,
+    with the multiply-adds of ``torch.addcmul`` (which may fuse them: its rounding is the one
+    the committed 5-D seeds ran with)."""
+    b, h, w, _ = x.shape
+    xp = F.pad(x.reshape(b, h, w, 2, 3), (0, 1, 0, 0, 0, 1))
+    out = xp[:, :, :w, :, :3] * k[:, 0, 0, 0, 0].view(b, 1, 1, 1, 1)
+    for a, c in ((0, 1), (1, 0), (1, 1)):
+        weight = k[:, 0, 0, a, c].view(b, 1, 1, 1, 1)
+        out = torch.addcmul(out, xp[:, :, a : a + w, :, c : c + 3], weight)
+    return out.reshape(b, h, w, 6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_randconv_5d_flat_shifts_are_the_padded_sums_value_for_value(dtype):
+    b = 6
+    x = torch.rand(b, 60, 60, 6, generator=torch.Generator().manual_seed(7)).to(dtype)
+    k = sample_kernels(3, generator=torch.Generator().manual_seed(8), p_identity=0.0)
+    assert (k[:, 0, 0] != 0).all()  # every tap in play
+    group = torch.tensor([0, 1, 2, 0, 1, 2])
+    want = _randconv_5d_padded(x, k[group].to(dtype))
+    got = apply_random_conv_5d(x, k, group)
+    assert got.dtype == dtype and got.is_contiguous()
+    assert torch.equal(got, want)  # same products, same order: equal values (±0 aside)
+    strided = x.permute(0, 2, 1, 3).contiguous().permute(0, 2, 1, 3)  # not contiguous
+    assert torch.equal(apply_random_conv_5d(strided, k, group), want)  # the padded form
+
+
 def test_randconv_5d_keeps_red_out_of_the_green_channel():
     x = {c: torch.from_numpy(optimal_inputs(ALL_TASKS[:1], c)[0, 5:6]) for c in ("red", "green")}
     rows, cols = (x["red"][0, ..., 3] == 0.5).nonzero().unbind(1)
