@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -214,3 +217,35 @@ def test_the_cpu_stamp_names_the_instruction_set_tier(monkeypatch):
         monkeypatch.setattr(runs, "cpu_flags", lambda flags=flags: flags)
         assert runs.bf16_hardware() is (tier in ("amx", "avx512_bf16"))
         assert runs.cpu_model() == (f"{name} ({tier})" if tier else name)
+
+
+_FAULTS_OF_A_REUSED_64MB_BUFFER = """
+import resource, sys
+import torch
+from pisces.experiments.runs import keep_freed_memory
+if sys.argv[1] == "keep":
+    assert keep_freed_memory()
+x = torch.empty(1 << 24).fill_(1.0)  # 64 MiB: above glibc's largest mmap threshold
+del x
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+x = torch.empty(1 << 24).fill_(2.0)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+    reason="glibc malloc only",
+)
+def test_keep_freed_memory_reuses_a_big_buffer_without_page_faults():
+    def faults(mode: str) -> int:
+        run = subprocess.run(
+            [sys.executable, "-c", _FAULTS_OF_A_REUSED_64MB_BUFFER, mode],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(run.stdout.split()[-1])
+
+    assert faults("default") > 8000  # glibc maps 16,384 fresh 4 KiB pages again
+    assert faults("keep") < 1000  # the freed heap memory is reused

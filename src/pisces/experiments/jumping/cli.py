@@ -65,6 +65,7 @@ from pisces.experiments.runs import (
     ResultStore,
     bf16_hardware,
     cpu_model,
+    keep_freed_memory,
     resolve_device,
     save_figure_atomic,
 )
@@ -179,6 +180,7 @@ def run_seed(
 
     if threads is not None:
         torch.set_num_threads(threads)
+    keep_freed_memory()  # no page faults on the step's big tensors (allocation only)
     bar = tqdm(
         total=cfg.epochs,
         desc=f"{cfg.preset}/{cfg.grid} seed {seed}",
@@ -263,6 +265,7 @@ def run_ensemble(
 
     if threads is not None:
         torch.set_num_threads(threads)
+    keep_freed_memory()  # no page faults on the step's big tensors (allocation only)
     start = time.time()
     ens = EnsembleTrainer(cfg, seeds, device)
     bar = tqdm(total=cfg.epochs, desc=f"{cfg.preset}/{cfg.grid} seeds {seeds}", unit="ep")
