@@ -13,6 +13,7 @@ from pisces.networks.jumping import (
     JumpingNetwork,
     blocked_input,
     keras_init_,
+    relu_pad,
     space_to_depth_conv,
 )
 
@@ -80,6 +81,22 @@ def test_space_to_depth_conv_takes_the_blocked_input_only_without_a_gradient():
     with_grad = space_to_depth_conv(x.clone().requires_grad_(), conv, (2, 2))
     no_grad = space_to_depth_conv(x, conv, (2, 2))
     assert torch.equal(with_grad, no_grad)  # the same blocked values reach the same conv
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_relu_pad_is_pad_of_relu_bit_for_bit_with_its_gradient(dtype):
+    y = torch.randn(3, 5, 15, 15, generator=_gen(9)).to(dtype)
+    y = y.contiguous(memory_format=torch.channels_last)
+    y[0, 0, 0, 0] = 0.0  # ReLU's gradient at 0 is 0 in both
+    a, b = (y.clone().requires_grad_() for _ in range(2))
+    want = F.pad(F.relu(a), (1, 2, 1, 2))
+    got = relu_pad(b, (1, 2))
+    assert got.shape == (3, 5, 18, 18) and got.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(got, want)
+    g = torch.randn(want.shape, generator=_gen(10)).to(dtype)
+    (ga,) = torch.autograd.grad(want, a, g)
+    (gb,) = torch.autograd.grad(got, b, g)
+    assert torch.equal(ga, gb) and (gb != 0).any() and (gb == 0).any()
 
 
 def test_space_to_depth_conv_names_sizes_it_cannot_block():

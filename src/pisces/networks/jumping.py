@@ -155,6 +155,57 @@ def blocked_input(
     return s.view(dtype).view(b, n, n, r, r, c)
 
 
+class _ReluPad(torch.autograd.Function):
+    """``pad(relu(y))`` written once, its gradient read once (see :func:`relu_pad`)."""
+
+    @staticmethod
+    def forward(ctx, y: torch.Tensor, lo: int, hi: int) -> torch.Tensor:  # type: ignore[override]
+        b, c, h, w = y.shape
+        out = torch.empty(
+            (b, c, h + lo + hi, w + lo + hi),
+            dtype=y.dtype,
+            device=y.device,
+            memory_format=torch.channels_last,
+        )
+        out[:, :, :lo].zero_()
+        out[:, :, lo + h :].zero_()
+        out[:, :, lo : lo + h, :lo].zero_()
+        out[:, :, lo : lo + h, lo + w :].zero_()
+        torch.clamp_min(y, 0, out=out[:, :, lo : lo + h, lo : lo + w])  # = aten::relu
+        ctx.save_for_backward(out)
+        ctx.box = (lo, h, w)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
+        (out,) = ctx.saved_tensors
+        lo, h, w = ctx.box
+        inner = (slice(None), slice(None), slice(lo, lo + h), slice(lo, lo + w))
+        # relu's own backward (grad where the result > 0), on the interior the pad passes on
+        return torch.ops.aten.threshold_backward(grad[inner], out[inner], 0), None, None
+
+
+def relu_pad(y: torch.Tensor, pads: tuple[int, int]) -> torch.Tensor:
+    """``F.pad(F.relu(y), (lo, hi, lo, hi))``, bit for bit, in one pass each way.
+
+    The ReLU writes straight into the interior of the padded map (whose border alone is
+    zeroed) instead of allocating its result for the pad to copy into a zero-filled one: 3
+    passes over conv 1's (368, 32, 15, 15) output and an 18×18 fill become 1 forward; the
+    backward is ReLU's own ``threshold_backward`` on the interior of the incoming gradient
+    (the pad's backward is that slice). Outside torch.func (under vmap: the two ops).
+
+    Args:
+        y: (B, C, H, W); ``pads``: (lo, hi) on both spatial axes.
+
+    Returns:
+        (B, C, H + lo + hi, W + lo + hi), channels_last memory format.
+    """
+    lo, hi = pads
+    if functorch_wrapped(y):
+        return F.pad(F.relu(y), (lo, hi, lo, hi))
+    return _ReluPad.apply(y, lo, hi)
+
+
 class JumpingEncoder(nn.Module):
     """Conv trunk + Dense 256 + ReLU: ``(B, 60, 60, C) → h (B, 256)``."""
 
@@ -190,7 +241,14 @@ class JumpingEncoder(nn.Module):
             if self.fast_kernels and i == 0:
                 dtype = torch.get_autocast_dtype(x.device.type)
                 dtype = dtype if torch.is_autocast_enabled(x.device.type) else None
-                x = F.relu(space_to_depth_conv(x, conv, (lo, hi), dtype))
+                y = space_to_depth_conv(x, conv, (lo, hi), dtype)
+                x = relu_pad(y, self.pads[1])  # conv 2's padded input, in one pass
+                n = y.shape[-1]
+                lo2 = self.pads[1][0]
+                feats.append(x[:, :, lo2 : lo2 + n, lo2 : lo2 + n])
+                continue
+            if self.fast_kernels and i == 1:
+                x = F.relu(F.conv2d(x, conv.weight, conv.bias, conv.stride))  # padded already
             elif self.fast_kernels and i == 2:
                 x = F.relu(F.conv2d(x, conv.weight, conv.bias, conv.stride, lo))
             else:
