@@ -132,12 +132,17 @@ def sample_step(
     order from ``generator`` (device ops only)."""
     dev = data.train_obs.device
     idx = sample_balanced(data.jump_index, data.right_index, settings.batch_size, generator)
-    parts = [data.train_obs.index_select(0, idx)]
     metric = None
     if align:
         pair = sample_pair(data.num_tasks, generator, dev)
-        parts.append(data.traj_obs.index_select(0, pair).flatten(0, 1))
+        # both gathers write into one batch (no torch.cat pass over the whole of it)
+        traj = data.traj_obs
+        obs = data.train_obs.new_empty((len(idx) + 2 * traj.shape[1], *traj.shape[2:]))
+        torch.index_select(data.train_obs, 0, idx, out=obs[: len(idx)])
+        torch.index_select(traj, 0, pair, out=obs[len(idx) :].view(2, *traj.shape[1:]))
         metric = data.pair_metric[pair[0], pair[1]]  # (T, T), tensor indexing: no sync
+    else:
+        obs = data.train_obs.index_select(0, idx)
     kernels = None
     if settings.rand_conv:
         kernels = sample_kernels(
@@ -152,7 +157,7 @@ def sample_step(
         shape = (settings.batch_size, REPRESENTATION_DIM)
         keep = torch.rand(shape, generator=generator, device=dev) >= settings.dropout
     return StepBatch(
-        obs=torch.cat(parts) if len(parts) > 1 else parts[0],
+        obs=obs,
         labels=data.train_actions.index_select(0, idx),
         metric=metric,
         kernels=kernels,
