@@ -100,8 +100,10 @@ def time_steps(preset: str, threads: int, steps: int, bf16: bool) -> float:
 
     from pisces.experiments.jumping.config import make_config
     from pisces.experiments.jumping.trainer import JumpingTrainer
+    from pisces.experiments.runs import keep_freed_memory
 
     torch.set_num_threads(threads)
+    keep_freed_memory()  # as `jumping train` runs
     cfg = make_config(preset, "wide", amp_bf16=bf16, log_every=4)
     t = JumpingTrainer(cfg, 0)
     t.train_epoch()
@@ -119,8 +121,10 @@ def time_eval(preset: str, threads: int, bf16: bool = False) -> float:
 
     from pisces.experiments.jumping.config import make_config
     from pisces.experiments.jumping.trainer import JumpingTrainer
+    from pisces.experiments.runs import keep_freed_memory
 
     torch.set_num_threads(threads)
+    keep_freed_memory()
     t = JumpingTrainer(make_config(preset, "wide", amp_bf16=bf16), 0)
     t.evaluate()  # warm-up
     return min(t.evaluate().seconds for _ in range(2))
@@ -148,7 +152,7 @@ def main() -> int:
     import torch
 
     from pisces.experiments.jumping.config import PRESETS as CONFIGS
-    from pisces.experiments.runs import cpu_model
+    from pisces.experiments.runs import cpu_model, keep_freed_memory
 
     cores = os.cpu_count() or 1
     lines = [
@@ -160,6 +164,8 @@ def main() -> int:
         "",
         f"- machine: {cpu_model()}, {platform.machine()}, {cores} cores, torch {torch.__version__}",
         f"- uptime at start: `{uptime()}`",
+        f"- allocator: glibc malloc keeps freed memory, as `jumping train` runs: "
+        f"{keep_freed_memory()}",
         "",
     ]
     mm = {(t, d): matmul_gflops(t, d) for t in sorted({1, cores}) for d in ("float32", "bfloat16")}

@@ -1,0 +1,204 @@
+"""The kernel floor of a bf16 jumping-task train step: each matrix layer alone, fwd + bwd.
+
+Issue 13 asks for a randconv-pse step at ≥ 0.30 of the bf16 matmul peak on one thread. This
+benchmark asks whether stock kernels can get there at all: it times every layer that carries
+the step's FLOPs, as the bf16 fast path runs it (autocast, fp32 master weights, batch 368 =
+256 cross-entropy samples + 2 × 56 trajectory states, channels-last), forward alone and
+forward + backward (the gradients the step needs: conv 1 has no input gradient), and compares
+each with the 2048² bf16 ``torch.mm`` peak measured in the same run. The sum of the layers'
+fwd + bwd times is a floor for the step: every elementwise pass (RandConv, ReLU, the loss,
+Adam) comes on top. If the floor alone exceeds the goal's step time, the goal needs faster
+convolution kernels than oneDNN's at these shapes, not less overhead around them.
+
+Layers (shapes of the wide-grid network, spec §5):
+
+* conv 1 as the fast path computes it (:func:`~pisces.networks.jumping.space_to_depth_conv`:
+  the 2-channel 8×8/4 convolution as a 2×2/1 one over 32 channels of 4×4 blocks), timed with
+  its blocking copy and without it (on a pre-blocked input);
+* conv 2, 64 ← 32, 4×4/2, on the padded 18×18 map; conv 3, 64 ← 64, 3×3/1, padded in-conv;
+* the Dense 4096 → 256 layer; the heads (256 → 2, 256 → 64) are < 1 % of the FLOPs, left out.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_jumping_kernels.py [--reps 21] [--out FILE.md]
+
+Time it on an idle machine (``uptime`` is printed; pause background runs with SIGSTOP).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+BATCH = 368
+STEP_GFLOP = 14.2  # bench_jumping_train.py's analytic count of a randconv-pse step (3 × fwd)
+GOAL = 0.30
+
+
+def median_ms(fn: Callable[[], object], reps: int) -> float:
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return 1e3 * times[len(times) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=21)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+
+    import torch
+    from torch.nn import functional as F
+
+    from pisces.experiments.runs import cpu_model
+    from pisces.networks.jumping import JumpingEncoder, space_to_depth_conv
+
+    torch.set_num_threads(1)
+    bf = torch.bfloat16
+    load_before = os.getloadavg()
+    a = torch.rand(2048, 2048).to(bf)
+    peak = 2 * 2048**3 / median_ms(lambda: a @ a, args.reps) / 1e6  # GFLOP/s
+    a32 = torch.rand(2048, 2048)
+    peak32 = 2 * 2048**3 / median_ms(lambda: a32 @ a32, max(5, args.reps // 3)) / 1e6
+
+    gen = torch.Generator().manual_seed(0)
+    enc = JumpingEncoder(2, fast_kernels=True)
+    conv1, conv2, conv3 = enc.convs
+    dense = enc.dense
+    (lo1, hi1), (lo2, hi2), (lo3, _) = enc.pads
+    cl = torch.channels_last
+    obs = torch.rand(BATCH, 60, 60, 2, generator=gen)
+    x1 = obs.permute(0, 3, 1, 2)
+    blocked = (
+        F.pad(obs, (0, 0, lo1, hi1, lo1, hi1))
+        .view(BATCH, 16, 4, 16, 4, 2)
+        .permute(0, 1, 3, 2, 4, 5)
+        .to(bf, memory_format=torch.contiguous_format, copy=True)
+        .view(BATCH, 16, 16, 32)
+        .permute(0, 3, 1, 2)
+    )
+    x2 = torch.rand(BATCH, 32, 15, 15, generator=gen).to(bf).contiguous(memory_format=cl)
+    x3 = torch.rand(BATCH, 64, 8, 8, generator=gen).to(bf).contiguous(memory_format=cl)
+    x4 = torch.rand(BATCH, 4096, generator=gen).to(bf)
+
+    def w1_blocked() -> torch.Tensor:
+        o, c, m, r = 32, 2, 2, 4
+        w = conv1.weight.reshape(o, c, m, r, m, r).permute(0, 3, 5, 1, 2, 4)
+        return w.reshape(o, r * r * c, m, m)
+
+    def layer(fwd: Callable[[torch.Tensor | None], torch.Tensor], x: torch.Tensor | None):
+        """(forward only, forward + backward) callables; backward by a fixed upstream grad."""
+
+        def run_fwd() -> None:
+            with torch.no_grad(), torch.autocast("cpu", bf):
+                fwd(x)
+
+        def run_both() -> None:
+            xi = x.detach().requires_grad_() if x is not None else None
+            with torch.autocast("cpu", bf):
+                y = fwd(xi)
+            y.backward(torch.ones_like(y))
+
+        return run_fwd, run_both
+
+    # (name, GFLOP of one forward, fwd fn, input, backward multiple of the forward FLOPs)
+    o1 = 2 * BATCH * 32 * 15 * 15 * 2 * 8 * 8 / 1e9
+    o2 = 2 * BATCH * 64 * 8 * 8 * 32 * 4 * 4 / 1e9
+    o3 = 2 * BATCH * 64 * 8 * 8 * 64 * 3 * 3 / 1e9
+    o4 = 2 * BATCH * 4096 * 256 / 1e9
+    rows = [
+        (
+            "conv 1, space-to-depth incl. blocking copy",
+            o1,
+            1,
+            lambda x: space_to_depth_conv(x1, conv1, (lo1, hi1), bf),
+            None,
+        ),
+        (
+            "conv 1, space-to-depth conv only",
+            o1,
+            1,
+            lambda x: F.conv2d(blocked, w1_blocked(), conv1.bias),
+            None,
+        ),
+        (
+            "conv 2, 4×4/2 on the padded 18×18 map",
+            o2,
+            2,
+            lambda x: F.conv2d(F.pad(x, (lo2, hi2, lo2, hi2)), conv2.weight, conv2.bias, 2),
+            x2,
+        ),
+        (
+            "conv 3, 3×3/1 padded in-conv",
+            o3,
+            2,
+            lambda x: F.conv2d(x, conv3.weight, conv3.bias, 1, lo3),
+            x3,
+        ),
+        ("Dense 4096 → 256", o4, 2, lambda x: dense(x), x4),
+    ]
+    results = []
+    for name, gf, bwd_mult, fwd, x in rows:
+        run_fwd, run_both = layer(fwd, x)
+        tf = median_ms(run_fwd, args.reps)
+        tb = median_ms(run_both, args.reps)
+        total = gf * (1 + bwd_mult)
+        results.append((name, gf, total, tf, tb))
+        print(f"{name}: fwd {tf:.2f} ms, fwd+bwd {tb:.2f} ms, {total / tb * 1e3:.0f} GFLOP/s")
+    load_after = os.getloadavg()
+
+    goal_ms = STEP_GFLOP / (GOAL * peak) * 1e3
+    counted = [r for r in results if "conv only" not in r[0]]
+    floor_ms = sum(r[4] for r in counted)
+    floor_gf = sum(r[2] for r in counted)
+    torch_build = f"{torch.__version__} (oneDNN: {torch.backends.mkldnn.is_available()})"
+    lines = [
+        "# Kernel floor of a bf16 randconv-pse train step (issue 13's 0.30-of-peak goal)",
+        "",
+        f"- command: `.venv/bin/python benchmarks/bench_jumping_kernels.py --reps {args.reps}"
+        + (f" --out {args.out}`" if args.out else "`"),
+        f"- CPU: {cpu_model()}; {platform.machine()}; torch {torch_build}; 1 thread; "
+        f"batch {BATCH}; bf16 autocast, fp32 master weights, channels-last",
+        f"- load before / after: {load_before} / {load_after} (`uptime`: "
+        f"{subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()})",
+        f"- matmul peak, 2048² `torch.mm`, one thread: bf16 **{peak:.0f} GFLOP/s**, "
+        f"fp32 {peak32:.0f} GFLOP/s",
+        "",
+        "| layer | GFLOP fwd | GFLOP fwd+bwd | fwd ms | fwd GFLOP/s | fwd+bwd ms "
+        "| fwd+bwd GFLOP/s | of bf16 peak |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, gf, total, tf, tb in results:
+        lines.append(
+            f"| {name} | {gf:.2f} | {total:.2f} | {tf:.2f} | {gf / tf * 1e3:.0f} | {tb:.2f} "
+            f"| {total / tb * 1e3:.0f} | {total / tb * 1e3 / peak:.2f} |"
+        )
+    lines += [
+        "",
+        f"Floor (the layers above with conv 1's blocking copy, fwd + bwd, nothing else): "
+        f"**{floor_ms:.1f} ms** for {floor_gf:.1f} GFLOP "
+        f"({floor_gf / floor_ms * 1e3:.0f} GFLOP/s = {floor_gf / floor_ms * 1e3 / peak:.2f} of "
+        f"the bf16 peak). The goal, {GOAL:.2f} of the peak for the {STEP_GFLOP} GFLOP step, "
+        f"is a step of **{goal_ms:.1f} ms**: the layers alone use "
+        f"{floor_ms / goal_ms:.0%} of it, before any elementwise pass, loss or optimizer step.",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
