@@ -269,6 +269,26 @@ def test_colored_runs_fill_table_g1_red_and_green_with_standard_errors(tmp_path)
     assert "pse-colors, wide grid, 10 epochs: 1 seed(s)" in page
 
 
+def test_bf16_and_5d_input_rows_stand_beside_the_paper_other_variants_do_not(tmp_path):
+    root = tmp_path / "results" / "jumping"
+    for seed in (1, 2):
+        _record(root / "pse-bf16", "pse", seed, 20.0 + seed, amp_bf16=True)
+        _record(root / "pse-paper-loss", "pse", seed, 30.0 + seed, loss_variant="paper")
+        colored = {"colors": True, "test_solved_pct_red": 6.0 + seed, "test_solved_pct_green": 99.0}
+        _record(root / "rc-5d", "randconv-colors", seed, 6.0, stamps=colored, colors=True,
+                colors_input="official-5d", amp_bf16=True)  # fmt: skip
+    out = tmp_path / "README.md"
+    assert cli.main(["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]) == 0
+    rows = {tuple(line.split(" | ")[:2]): line for line in out.read_text().splitlines()}
+    # the paper's method in bf16, or on the official code's 5-D reading: the paper's number
+    assert rows[("| PSEs [amp_bf16=True]", "wide")].endswith("| 33.6 (10.0) | **no** |")
+    five_d = "| RandConv [amp_bf16=True, colors_input=official-5d]"
+    assert rows[(five_d, "red")].endswith("| 6.2 (0.4) | **no** |")  # 7, 8: CI [7, 8]
+    assert rows[(five_d, "green")].endswith("| 99.6 (0.2) | **no** |")
+    # another loss is another method: no paper number
+    assert rows[("| PSEs [loss_variant=paper]", "wide")].endswith("| – | – |")
+
+
 def test_figure4_bars_are_99_percent_cis_of_the_red_column(tmp_path):
     """Figure 4's bars: our mean and 99 % bootstrap CI of the mean per red cell; the paper's
     mean ± 2.576 s.e. (its 99 % CI); no CI from one seed; green cells are not drawn."""

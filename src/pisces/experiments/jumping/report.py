@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +65,23 @@ def comparable(cfg: dict[str, Any]) -> dict[str, Any]:
     return configs.comparable(JumpingConfig, cfg, EXECUTION_FIELDS)
 
 
-def overrides_label(result: dict[str, Any]) -> str:
+#: config fields that change how a method runs, not which method it is: a run that departs
+#: from its preset only here is still the paper's method and is set beside the paper's number
+#: (bf16 autocast, validated against fp32 in precision-*.md; the colored task's 5-D input,
+#: the official code's own reading of its data, spec §9.5).
+SAME_METHOD_FIELDS = ("amp_bf16", "colors_input")
+
+
+def overrides_label(result: dict[str, Any], ignore: Iterable[str] = ()) -> str:
     """`` [field=value, ...]``: the config fields where a result departs from its preset (e.g.
     ``--set psm_epsilon=0.5``), so that the report never pools them with the preset's row.
     Grid, epochs (noted separately) and ``colors`` (its own table) are not listed; ``""`` for
     a plain preset run, a no-learning baseline or an unknown preset. Floats are shown to six
-    significant digits."""
+    significant digits. ``ignore``: further fields left out (e.g. :data:`SAME_METHOD_FIELDS`)."""
     preset = result.get("preset")
     if preset in NO_TRAINING or preset not in PRESETS or "config" not in result:
         return ""
-    ignore = {"preset", "source", "grid", "epochs", "colors", *EXECUTION_FIELDS}
+    ignore = {"preset", "source", "grid", "epochs", "colors", *EXECUTION_FIELDS, *ignore}
     diffs = configs.differences(JumpingConfig, result["config"], PRESETS[preset].to_dict(), ignore)
     # floats to 6 significant digits (a tuned trial's 0.021377209892462314 reads 0.0213772)
     show = lambda v: f"{v:.6g}" if isinstance(v, float) else str(v)  # noqa: E731

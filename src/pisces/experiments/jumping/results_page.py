@@ -10,7 +10,9 @@ full-protocol runs (2000 epochs; the no-learning baseline has 0) and sorts them 
 paper's tables: Table 1 (wide, narrow and random grids), Table 2 (wide, with RandConv),
 Table G.1 (colored obstacles) and Figure 5 (ε-suboptimal PSM, ``--set psm_epsilon``). Each
 cell gives n, mean (std), the IQM with its 95 % stratified-bootstrap CI, the 95 % CI of the
-mean, the paper's mean (std) and whether the paper's mean lies inside our CI of the mean; each
+mean, the paper's mean (std) and whether the paper's mean lies inside our CI of the mean (a row
+that departs from its preset only in how the method runs, ``SAME_METHOD_FIELDS``: bf16, the
+colored task's 5-D input, is set beside the paper's number; any other variant is not); each
 table ends with a generated sentence and a list of what agrees and what does not, each cell
 with its gap to the paper and, where one is written, its finding: a hand-written explanation
 with links to the evidence, from ``findings.toml`` in a given folder (:func:`load_findings`;
@@ -51,6 +53,7 @@ from pisces.experiments.jumping.report import (
     NO_TRAINING,
     PRESET_ROWS,
     PROTOCOL_EPOCHS,
+    SAME_METHOD_FIELDS,
     TABLE1_BISIM_PRESET,
     overrides_label,
 )
@@ -204,6 +207,7 @@ def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
     """
     scores: dict[tuple[str, str, str], list[float]] = {}
     machines: dict[tuple[str, str, str], list[str]] = {}
+    paper_rows: dict[tuple[str, str, str], str] = {}  # cell → the paper row it is set beside
     sources: dict[tuple[str, str, str], dict[int, Path]] = {}
     off: dict[str, int] = {}
 
@@ -224,6 +228,7 @@ def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
         preset, grid = r["preset"], r["grid"]
         full = preset in NO_TRAINING or int(r["epochs"]) == PROTOCOL_EPOCHS
         label = overrides_label(r)
+        method_label = overrides_label(r, SAME_METHOD_FIELDS)  # the paper's row, if any
         if not full:
             key = f"{preset}{label}, {grid} grid, {r['epochs']} epochs"
             off[key] = off.get(key, 0) + 1
@@ -232,6 +237,7 @@ def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
             row = COLORS_ROWS.get(preset, f"{preset} (--colors)") + label
             for color in ("red", "green"):
                 add(("G.1", row, color), r[f"test_solved_pct_{color}"], r, folder)
+                paper_rows[("G.1", row, color)] = COLORS_ROWS.get(preset, "") + method_label
         elif "psm_epsilon=" in label and preset == "randconv-pse" and grid == "wide":
             eps = float(r["config"]["psm_epsilon"])
             mode = r["config"].get("psm_epsilon_mode", "exact")
@@ -243,6 +249,7 @@ def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
         else:
             row = PRESET_ROWS.get(preset, preset) + label
             add(("1", row, grid), r["test_solved_pct"], r, folder)
+            paper_rows[("1", row, grid)] = PRESET_ROWS.get(preset, preset) + method_label
             if preset == "randconv-pse" and grid == "wide" and not label:  # Fig. 5 at ε = 0
                 add(("5", "ε = 0", "exact"), r["test_solved_pct"], r, folder)
     cells = []
@@ -250,11 +257,13 @@ def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
         paper: tuple[float, float] | None = None
         spread = "std"
         if table == "1":
-            paper = TABLE1.get((row, column))
+            paper = TABLE1.get((paper_rows.get((table, row, column), row), column))
         elif table == "2":
             paper = TABLE2.get(row)
         elif table == "G.1":
-            pair = TABLE_G1.get(row)  # a variant ("RandConv [rand_conv_rgb=...]") has none
+            # a variant ("RandConv [rand_conv_rgb=...]") has none; a bf16 or 5-D-input run
+            # of the paper's method has the paper's (SAME_METHOD_FIELDS)
+            pair = TABLE_G1.get(paper_rows.get((table, row, column), row))
             paper = None if pair is None else pair[0 if column == "red" else 1]
             spread = "s.e."
         elif table == "5":
