@@ -15,8 +15,9 @@
 #   RandConv on colors (wide, from session 13): rand_conv_rgb = per-channel (3), the RandConv
 #     that never mixes colors, beside the default `mix` whose agents jump on green (seed 1)
 #   Table G.1 with the official 5-D input (wide, from session 15): the four *-colors presets
-#     with colors_input = official-5d (randconv-colors 3 seeds, the others 1), the reading
-#     that may explain the paper's RandConv pair; ~4x the cost of a 6-channel step in fp32.
+#     with colors_input = official-5d (5 seeds each from session 17: at seed 1 this reading
+#     gives the paper's RandConv pair, Dropout's red and RandConv + PSEs' green, where the
+#     6-channel one does not); ~4x the cost of a 6-channel step in fp32.
 #     From session 16 in --precision auto: bf16 where the CPU has bf16 units (2.5x faster
 #     there; bf16 is indistinguishable from fp32 for pse at 10 + 10 seeds and for randconv-pse
 #     at 10 + 7, results/jumping/precision-*.md), fp32 elsewhere; each record says which
@@ -65,10 +66,10 @@ cells=(
   "pse-coupling-wide|10|--preset pse --grid wide --coupling-weights"
   "pse-lr-decay1-wide|3|--preset pse --grid wide --set lr_decay=1.0"
   "randconv-colors-perchannel-wide|3|--preset randconv-colors --grid wide --set rand_conv_rgb=per-channel"
-  "randconv-colors-5d-wide|3|--preset randconv-colors --grid wide --set colors_input=official-5d --precision auto"
-  "dropout-l2-colors-5d-wide|1|--preset dropout-l2-colors --grid wide --set colors_input=official-5d --flush-denormal --precision auto"
-  "pse-colors-5d-wide|1|--preset pse-colors --grid wide --set colors_input=official-5d --precision auto"
-  "randconv-pse-colors-5d-wide|1|--preset randconv-pse-colors --grid wide --set colors_input=official-5d --precision auto"
+  "randconv-colors-5d-wide|5|--preset randconv-colors --grid wide --set colors_input=official-5d --precision auto"
+  "dropout-l2-colors-5d-wide|5|--preset dropout-l2-colors --grid wide --set colors_input=official-5d --flush-denormal --precision auto"
+  "pse-colors-5d-wide|5|--preset pse-colors --grid wide --set colors_input=official-5d --precision auto"
+  "randconv-pse-colors-5d-wide|5|--preset randconv-pse-colors --grid wide --set colors_input=official-5d --precision auto"
 )
 # bf16 randconv-pse seeds 6-10 (the precision comparison): only on a CPU with bf16 units,
 # where they come first (bf16 is emulated and 2.3x slower than fp32 elsewhere).
