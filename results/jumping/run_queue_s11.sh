@@ -7,12 +7,15 @@
 # skipped (their JSON exists); a killed seed resumes from its mid-run checkpoint.
 #
 # Cells (folder: preset and flags; seeds wanted):
-#   Table 1 narrow/random: randconv, pse, dropout-l2 (5 each); randconv-pse (10 each)
+#   Table 1 narrow/random: randconv, pse, dropout-l2 (5 each); randconv-pse (10 each);
+#     from session 17 its RandConv + Bisimulation row (randconv-bisim-l2, 5 each; fp32 like
+#     the wide cell, whose seeds Table 2 shares)
 #   Table 2 (wide): randconv-psm-cme, randconv-psm-l2, randconv-bisim-cme, randconv-bisim-l2 (5)
-#   Table G.1 (wide): the four *-colors presets (5)
+#   Table G.1 (wide): the four *-colors presets on the 6-channel input (1 each from session
+#     17, down from 5: the 5-D reading below is the paper's; these fp32 runs take 3-4 h a seed)
 #   Figure 5 (wide): ε = 0.5 exact; sampled ε = 0.1 and 0.3 (5 each)
 #   PSE gap (wide): Eq. 4 loss and coupling weights to 10 seeds; lr_decay = 1.0 (3)
-#   RandConv on colors (wide, from session 13): rand_conv_rgb = per-channel (3), the RandConv
+#   RandConv on colors (wide, from session 13): rand_conv_rgb = per-channel (1), the RandConv
 #     that never mixes colors, beside the default `mix` whose agents jump on green (seed 1)
 #   Table G.1 with the official 5-D input (wide, from session 15): the four *-colors presets
 #     with colors_input = official-5d (5 seeds each from session 17: at seed 1 this reading
@@ -51,6 +54,8 @@ cells=(
   "dropout-l2-random|5|--preset dropout-l2 --grid random --flush-denormal"
   "randconv-pse-narrow|10|--preset randconv-pse --grid narrow"
   "randconv-pse-random|10|--preset randconv-pse --grid random"
+  "randconv-bisim-l2-narrow|5|--preset randconv-bisim-l2 --grid narrow --precision fp32"
+  "randconv-bisim-l2-random|5|--preset randconv-bisim-l2 --grid random --precision fp32"
   "randconv-psm-cme-wide|5|--preset randconv-psm-cme --grid wide"
   "randconv-psm-l2-wide|5|--preset randconv-psm-l2 --grid wide"
   "randconv-bisim-cme-wide|5|--preset randconv-bisim-cme --grid wide"
@@ -58,14 +63,14 @@ cells=(
   "fig5-exact-eps0.5|5|--preset randconv-pse --grid wide --set psm_epsilon=0.5"
   "fig5-sampled-eps0.1|5|--preset randconv-pse --grid wide --set psm_epsilon=0.1 --set psm_epsilon_mode=sampled"
   "fig5-sampled-eps0.3|5|--preset randconv-pse --grid wide --set psm_epsilon=0.3 --set psm_epsilon_mode=sampled"
-  "dropout-l2-colors-wide|5|--preset dropout-l2-colors --grid wide --flush-denormal"
-  "pse-colors-wide|5|--preset pse-colors --grid wide"
-  "randconv-colors-wide|5|--preset randconv-colors --grid wide"
-  "randconv-pse-colors-wide|5|--preset randconv-pse-colors --grid wide"
+  "dropout-l2-colors-wide|1|--preset dropout-l2-colors --grid wide --flush-denormal"
+  "pse-colors-wide|1|--preset pse-colors --grid wide"
+  "randconv-colors-wide|1|--preset randconv-colors --grid wide"
+  "randconv-pse-colors-wide|1|--preset randconv-pse-colors --grid wide"
   "pse-paper-variant-wide|10|--preset pse --grid wide --loss-variant paper"
   "pse-coupling-wide|10|--preset pse --grid wide --coupling-weights"
   "pse-lr-decay1-wide|3|--preset pse --grid wide --set lr_decay=1.0"
-  "randconv-colors-perchannel-wide|3|--preset randconv-colors --grid wide --set rand_conv_rgb=per-channel"
+  "randconv-colors-perchannel-wide|1|--preset randconv-colors --grid wide --set rand_conv_rgb=per-channel"
   "randconv-colors-5d-wide|5|--preset randconv-colors --grid wide --set colors_input=official-5d --precision auto"
   "dropout-l2-colors-5d-wide|5|--preset dropout-l2-colors --grid wide --set colors_input=official-5d --flush-denormal --precision auto"
   "pse-colors-5d-wide|5|--preset pse-colors --grid wide --set colors_input=official-5d --precision auto"
