@@ -20,6 +20,7 @@ from pisces.networks.jumping import (
     JumpingNetwork,
     Official5DEncoder,
     apply_random_conv_5d,
+    keras_init_,
     same_pads,
 )
 from pisces.networks.randconv import sample_kernels
@@ -150,6 +151,32 @@ def test_randconv_5d_flat_shifts_are_the_padded_sums_value_for_value(dtype):
     assert torch.equal(got, want)  # same products, same order: equal values (±0 aside)
     strided = x.permute(0, 2, 1, 3).contiguous().permute(0, 2, 1, 3)  # not contiguous
     assert torch.equal(apply_random_conv_5d(strided, k, group), want)  # the padded form
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_5d_trunk_without_padded_copies_is_the_padded_trunk_bit_for_bit(bf16):
+    enc = Official5DEncoder()
+    keras_init_(enc, torch.Generator().manual_seed(11))
+    x = torch.rand(6, 60, 60, 6, generator=torch.Generator().manual_seed(12)).permute(0, 3, 1, 2)
+
+    def padded_trunk(x):  # F.pad before every conv, as the official layers' 'same'
+        feats = []
+        for i, (conv, (lo, hi)) in enumerate(zip(enc.convs, enc.pads, strict=True)):
+            w = enc.effective_weight(i)
+            x = F.relu(F.conv2d(F.pad(x, (lo, hi)), w, conv.bias, (1, conv.stride[0])))
+            feats.append(x)
+        return feats
+
+    outs, grads = [], []
+    for trunk in (padded_trunk, enc.trunk):
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            feats = trunk(x)
+        outs.append(feats)
+        params = [p for conv in enc.convs for p in conv.parameters()]
+        grads.append(torch.autograd.grad(feats[-1].float().square().sum(), params))
+    for a, b in zip(*outs, strict=True):
+        assert a.shape == b.shape and torch.equal(a, b)
+    assert all(torch.equal(a, b) for a, b in zip(*grads, strict=True))
 
 
 def test_randconv_5d_keeps_red_out_of_the_green_channel():

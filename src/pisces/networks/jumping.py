@@ -159,33 +159,32 @@ class _ReluPad(torch.autograd.Function):
     """``pad(relu(y))`` written once, its gradient read once (see :func:`relu_pad`)."""
 
     @staticmethod
-    def forward(ctx, y: torch.Tensor, lo: int, hi: int) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, y: torch.Tensor, top: int, bottom: int, lo: int, hi: int) -> torch.Tensor:  # type: ignore[override]
         b, c, h, w = y.shape
         out = torch.empty(
-            (b, c, h + lo + hi, w + lo + hi),
+            (b, c, top + h + bottom, lo + w + hi),
             dtype=y.dtype,
             device=y.device,
             memory_format=torch.channels_last,
         )
-        out[:, :, :lo].zero_()
-        out[:, :, lo + h :].zero_()
-        out[:, :, lo : lo + h, :lo].zero_()
-        out[:, :, lo : lo + h, lo + w :].zero_()
-        torch.clamp_min(y, 0, out=out[:, :, lo : lo + h, lo : lo + w])  # = aten::relu
+        out[:, :, :top].zero_()
+        out[:, :, top + h :].zero_()
+        out[:, :, top : top + h, :lo].zero_()
+        out[:, :, top : top + h, lo + w :].zero_()
+        torch.clamp_min(y, 0, out=out[:, :, top : top + h, lo : lo + w])  # = aten::relu
         ctx.save_for_backward(out)
-        ctx.box = (lo, h, w)
+        ctx.inner = (slice(None), slice(None), slice(top, top + h), slice(lo, lo + w))
         return out
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
         (out,) = ctx.saved_tensors
-        lo, h, w = ctx.box
-        inner = (slice(None), slice(None), slice(lo, lo + h), slice(lo, lo + w))
+        inner = ctx.inner
         # relu's own backward (grad where the result > 0), on the interior the pad passes on
-        return torch.ops.aten.threshold_backward(grad[inner], out[inner], 0), None, None
+        return torch.ops.aten.threshold_backward(grad[inner], out[inner], 0), None, None, None, None
 
 
-def relu_pad(y: torch.Tensor, pads: tuple[int, int]) -> torch.Tensor:
+def relu_pad(y: torch.Tensor, pads: tuple[int, int], *, rows: bool = True) -> torch.Tensor:
     """``F.pad(F.relu(y), (lo, hi, lo, hi))``, bit for bit, in one pass each way.
 
     The ReLU writes straight into the interior of the padded map (whose border alone is
@@ -195,15 +194,17 @@ def relu_pad(y: torch.Tensor, pads: tuple[int, int]) -> torch.Tensor:
     (the pad's backward is that slice). Outside torch.func (under vmap: the two ops).
 
     Args:
-        y: (B, C, H, W); ``pads``: (lo, hi) on both spatial axes.
+        y: (B, C, H, W); ``pads``: (lo, hi) on both spatial axes, or on the columns (W) only
+            with ``rows=False`` (``F.pad(F.relu(y), (lo, hi))``: the 5-D encoder's maps).
 
     Returns:
-        (B, C, H + lo + hi, W + lo + hi), channels_last memory format.
+        (B, C, H + lo + hi, W + lo + hi) (H unchanged with ``rows=False``), channels_last.
     """
     lo, hi = pads
+    top, bottom = pads if rows else (0, 0)
     if functorch_wrapped(y):
-        return F.pad(F.relu(y), (lo, hi, lo, hi))
-    return _ReluPad.apply(y, lo, hi)
+        return F.pad(F.relu(y), (lo, hi, top, bottom))
+    return _ReluPad.apply(y, top, bottom, lo, hi)
 
 
 class JumpingEncoder(nn.Module):
@@ -376,13 +377,27 @@ class Official5DEncoder(JumpingEncoder):
         return w.permute(0, 1, 3, 2).reshape(w.shape[0], -1, 1, w.shape[2])
 
     def trunk(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """x: (B, 6, 60 rows, 60 columns) → feature maps [(B,32,60,15), (B,64,60,8) ×2]."""
-        feats = []
-        for i, (conv, (lo, hi)) in enumerate(zip(self.convs, self.pads, strict=True)):
-            w = self.effective_weight(i)
-            x = F.relu(F.conv2d(F.pad(x, (lo, hi)), w, conv.bias, (1, conv.stride[0])))
-            feats.append(x)
-        return feats
+        """x: (B, 6, 60 rows, 60 columns) → feature maps [(B,32,60,15), (B,64,60,8) ×2].
+
+        Two of the three column pads without a padded copy, where that is the same
+        arithmetic: conv 1's ReLU is written straight into conv 2's padded input
+        (:func:`relu_pad`), and under autocast conv 3's symmetric pad sits inside the
+        convolution. Train steps are bit-identical to ``F.pad`` before every conv (both
+        precisions, every colored preset; conv 3's forward at any batch size). Not done: conv
+        1's pad inside the convolution (it changed a bf16 randconv-pse-colors step in the last
+        bits) and conv 3's in fp32 (its input gradient then differs in the last bits)."""
+        c1, c2, c3 = self.convs
+        (lo1, hi1), (lo2, _), (lo3, hi3) = self.pads
+        w1, w2, w3 = (self.effective_weight(i) for i in range(3))
+        y1 = F.conv2d(F.pad(x, (lo1, hi1)), w1, c1.bias, (1, c1.stride[0]))
+        x2 = relu_pad(y1, self.pads[1], rows=False)  # conv 2's padded input
+        y2 = F.conv2d(x2, w2, c2.bias, (1, c2.stride[0]))
+        h2 = F.relu(y2)
+        if lo3 == hi3 and torch.is_autocast_enabled(x.device.type):
+            y3 = F.conv2d(h2, w3, c3.bias, (1, c3.stride[0]), padding=(0, lo3))
+        else:
+            y3 = F.conv2d(F.pad(h2, (lo3, hi3)), w3, c3.bias, (1, c3.stride[0]))
+        return [x2[..., lo2 : lo2 + y1.shape[-1]], h2, F.relu(y3)]
 
 
 class PolicyHead(nn.Module):
