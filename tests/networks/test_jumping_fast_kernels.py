@@ -75,7 +75,7 @@ def test_blocked_input_is_the_padded_permuted_copy_bit_for_bit(c, r, pads, size,
     assert torch.equal(got.view(torch.int16), want.view(torch.int16))  # bits: NaN, -0.0 too
 
 
-def test_space_to_depth_conv_takes_the_blocked_input_only_without_a_gradient():
+def test_space_to_depth_conv_is_the_same_with_or_without_an_input_gradient():
     conv = nn.Conv2d(2, 8, 8, stride=4)
     x = torch.randn(2, 2, 60, 60, generator=_gen(6))
     with_grad = space_to_depth_conv(x.clone().requires_grad_(), conv, (2, 2))

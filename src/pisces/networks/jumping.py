@@ -116,6 +116,27 @@ _UNIT_DTYPES = {
 }
 
 
+def _zero_bordered(
+    shape: torch.Size, pads: tuple[int, int, int, int], dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, tuple[slice, ...]]:
+    """An uninitialised channels_last ``(B, C, top + H + bottom, lo + W + hi)`` tensor whose
+    border alone is zeroed (no fill of the whole map), and the index of its interior, for a
+    ``(B, C, H, W)`` ``shape`` and ``pads = (top, bottom, lo, hi)``."""
+    b, c, h, w = shape
+    top, bottom, lo, hi = pads
+    out = torch.empty(
+        (b, c, top + h + bottom, lo + w + hi),
+        dtype=dtype,
+        device=device,
+        memory_format=torch.channels_last,
+    )
+    out[:, :, :top].zero_()
+    out[:, :, top + h :].zero_()
+    out[:, :, top : top + h, :lo].zero_()
+    out[:, :, top : top + h, lo + w :].zero_()
+    return out, (slice(None), slice(None), slice(top, top + h), slice(lo, lo + w))
+
+
 def blocked_input(
     x: torch.Tensor, r: int, pads: tuple[int, int], dtype: torch.dtype
 ) -> torch.Tensor:
@@ -142,12 +163,9 @@ def blocked_input(
     lo, hi = pads
     size = h + lo + hi
     n = size // r
-    p = torch.empty(b, size, size, c, dtype=dtype, device=x.device)
-    p[:, :lo].zero_()
-    p[:, lo + h :].zero_()
-    p[:, lo : lo + h, :lo].zero_()
-    p[:, lo : lo + h, lo + h :].zero_()
-    p[:, lo : lo + h, lo : lo + h].copy_(x.permute(0, 2, 3, 1))  # cast on the way
+    padded, inner = _zero_bordered(x.shape, (lo, hi, lo, hi), dtype, x.device)
+    padded[inner].copy_(x)  # cast on the way
+    p = padded.permute(0, 2, 3, 1)  # (B, P, P, C), contiguous
     run = r * c * p.element_size()  # bytes a block takes from one padded row
     unit = next(u for u in _UNIT_DTYPES if run % u == 0)
     rows = p.view(b, size, size * c).view(_UNIT_DTYPES[unit])  # (B, P, n · run/unit)
@@ -160,27 +178,17 @@ class _ReluPad(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, y: torch.Tensor, top: int, bottom: int, lo: int, hi: int) -> torch.Tensor:  # type: ignore[override]
-        b, c, h, w = y.shape
-        out = torch.empty(
-            (b, c, top + h + bottom, lo + w + hi),
-            dtype=y.dtype,
-            device=y.device,
-            memory_format=torch.channels_last,
-        )
-        out[:, :, :top].zero_()
-        out[:, :, top + h :].zero_()
-        out[:, :, top : top + h, :lo].zero_()
-        out[:, :, top : top + h, lo + w :].zero_()
-        torch.clamp_min(y, 0, out=out[:, :, top : top + h, lo : lo + w])  # = aten::relu
+        out, inner = _zero_bordered(y.shape, (top, bottom, lo, hi), y.dtype, y.device)
+        torch.clamp_min(y, 0, out=out[inner])  # = aten::relu
         ctx.save_for_backward(out)
-        ctx.inner = (slice(None), slice(None), slice(top, top + h), slice(lo, lo + w))
+        ctx.inner = inner
         return out
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
         (out,) = ctx.saved_tensors
-        inner = ctx.inner
         # relu's own backward (grad where the result > 0), on the interior the pad passes on
+        inner = ctx.inner
         return torch.ops.aten.threshold_backward(grad[inner], out[inner], 0), None, None, None, None
 
 
@@ -237,25 +245,28 @@ class JumpingEncoder(nn.Module):
 
     def trunk(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps after each conv + ReLU, NCHW logical: [(B,32,15,15), (B,64,8,8) ×2]."""
+        if self.fast_kernels:
+            return self._fast_trunk(x)
         feats = []
-        for i, (conv, (lo, hi)) in enumerate(zip(self.convs, self.pads, strict=True)):
-            if self.fast_kernels and i == 0:
-                dtype = torch.get_autocast_dtype(x.device.type)
-                dtype = dtype if torch.is_autocast_enabled(x.device.type) else None
-                y = space_to_depth_conv(x, conv, (lo, hi), dtype)
-                x = relu_pad(y, self.pads[1])  # conv 2's padded input, in one pass
-                n = y.shape[-1]
-                lo2 = self.pads[1][0]
-                feats.append(x[:, :, lo2 : lo2 + n, lo2 : lo2 + n])
-                continue
-            if self.fast_kernels and i == 1:
-                x = F.relu(F.conv2d(x, conv.weight, conv.bias, conv.stride))  # padded already
-            elif self.fast_kernels and i == 2:
-                x = F.relu(F.conv2d(x, conv.weight, conv.bias, conv.stride, lo))
-            else:
-                x = F.relu(conv(F.pad(x, (lo, hi, lo, hi))))
+        for conv, (lo, hi) in zip(self.convs, self.pads, strict=True):
+            x = F.relu(conv(F.pad(x, (lo, hi, lo, hi))))
             feats.append(x)
         return feats
+
+    def _fast_trunk(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """:meth:`trunk` with the fast kernels (module docstring): conv 1 as space-to-depth,
+        its ReLU written into conv 2's padded input (:func:`relu_pad`), conv 3's symmetric pad
+        inside the convolution."""
+        c1, c2, c3 = self.convs
+        p1, p2, (lo3, _) = self.pads
+        autocast = torch.is_autocast_enabled(x.device.type)
+        dtype = torch.get_autocast_dtype(x.device.type) if autocast else None
+        y1 = space_to_depth_conv(x, c1, p1, dtype)
+        x2 = relu_pad(y1, p2)
+        h2 = F.relu(F.conv2d(x2, c2.weight, c2.bias, c2.stride))
+        h3 = F.relu(F.conv2d(h2, c3.weight, c3.bias, c3.stride, lo3))
+        n, lo2 = y1.shape[-1], p2[0]
+        return [x2[:, :, lo2 : lo2 + n, lo2 : lo2 + n], h2, h3]
 
     def forward(
         self,
