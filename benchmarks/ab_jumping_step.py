@@ -9,7 +9,8 @@ Run it once per commit, alternating, from pinned worktrees (``PYTHONPATH`` picks
     .venv/bin/python benchmarks/ab_jumping_step.py --compare /tmp/ab-old.pt /tmp/ab-new.pt
 
 Each run prints the median of ``--steps`` timed ``learner.update()`` calls after 5 warm-up
-steps (seed 3, one thread, glibc keeping freed memory as ``jumping train`` does) and, with
+steps and the minor page faults a step over them (seed 3, one thread, glibc keeping freed
+memory as ``jumping train`` does, where the commit has it) and, with
 ``--save``, stores the losses of the first 3 steps and the weights after them; ``--compare``
 says whether two such files are bit-identical. Time on an idle machine (pause background runs
 with SIGSTOP).
@@ -18,6 +19,7 @@ with SIGSTOP).
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 
 
@@ -65,12 +67,17 @@ def main() -> None:
     for _ in range(2):
         learner.update()
     times = []
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(args.steps):
         start = time.perf_counter()
         learner.update()
         times.append(time.perf_counter() - start)
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / args.steps
     times.sort()
-    print(f"{args.label} {args.preset} {args.precision}: {1e3 * times[len(times) // 2]:.1f} ms")
+    print(
+        f"{args.label} {args.preset} {args.precision}: {1e3 * times[len(times) // 2]:.1f} ms, "
+        f"{faults:.0f} minor page faults a step"
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ Layers (shapes of the wide-grid network, spec §5):
 * conv 2, 64 ← 32, 4×4/2, on the padded 18×18 map; conv 3, 64 ← 64, 3×3/1, padded in-conv;
 * the Dense 4096 → 256 layer; the heads (256 → 2, 256 → 64) are < 1 % of the FLOPs, left out.
 
+Then the three weight gradients, oneDNN's against im2col + one bf16 ``mm`` and against a
+forward convolution with batch and channels swapped.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_jumping_kernels.py [--reps 21] [--out FILE.md]
@@ -50,6 +53,62 @@ def median_ms(fn: Callable[[], object], reps: int) -> float:
         times.append(time.perf_counter() - t)
     times.sort()
     return 1e3 * times[len(times) // 2]
+
+
+def weight_gradient_alternatives(reps: int) -> list[tuple[str, float, float, float]]:
+    """(layer, oneDNN ms, im2col + mm ms, swapped-role conv ms) for the three conv weight
+    gradients, each alternative checked against oneDNN's to bf16 rounding (2 % of its largest
+    entry)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(1)
+    cases = (  # name, C_in, C_out, kernel, input size (padded), output size
+        ("conv 1 (space-to-depth: 2×2 over 32 channels)", 32, 32, 2, 16, 15),
+        ("conv 2 (space-to-depth: 2×2 over 128 channels)", 128, 64, 2, 9, 8),
+        ("conv 3 (3×3 over 64 channels)", 64, 64, 3, 10, 8),
+    )
+    return [_weight_gradient_times(*case, reps, gen) for case in cases]
+
+
+def _weight_gradient_times(name, ci, co, k, size, n, reps, gen) -> tuple[str, float, float, float]:
+    import torch
+    from torch.nn import functional as F
+
+    bf, cl = torch.bfloat16, torch.channels_last
+    x = torch.randn(BATCH, ci, size, size, generator=gen).to(bf).contiguous(memory_format=cl)
+    w = torch.randn(co, ci, k, k, generator=gen).to(bf).requires_grad_()
+    g = torch.randn(BATCH, co, n, n, generator=gen).to(bf).contiguous(memory_format=cl)
+    xl = x.permute(0, 2, 3, 1)  # (B, H, W, C_in), contiguous
+    sb, sh, sw, sc = xl.stride()
+    gl = g.permute(0, 2, 3, 1).reshape(BATCH * n * n, co)
+
+    def native() -> None:
+        torch.autograd.grad(F.conv2d(x, w), w, g)
+
+    def forward() -> None:
+        with torch.no_grad():
+            F.conv2d(x, w)
+
+    def im2col() -> torch.Tensor:
+        cols = xl.as_strided((BATCH, n, n, k, k, ci), (sb, sh, sw, sh, sw, sc))
+        dw = gl.t() @ cols.reshape(BATCH * n * n, k * k * ci)
+        return dw.view(co, k, k, ci).permute(0, 3, 1, 2)
+
+    def swapped() -> torch.Tensor:
+        xs = x.permute(1, 0, 2, 3).contiguous(memory_format=cl)  # (C_in, B, H, W)
+        gs = g.permute(1, 0, 2, 3).contiguous(memory_format=cl)  # (C_out, B, n, n)
+        return F.conv2d(xs, gs).permute(1, 0, 2, 3)
+
+    (want,) = torch.autograd.grad(F.conv2d(x, w), w, g)
+    scale = want.float().abs().max()
+    for alt in (im2col, swapped):
+        err = (alt().float() - want.float()).abs().max() / scale
+        if err > 0.02:
+            raise AssertionError(f"{name}: {alt.__name__} is off by {err:.3f}")
+    t_native = median_ms(native, reps) - median_ms(forward, reps)
+    t_im2col, t_swapped = median_ms(im2col, reps), median_ms(swapped, reps)
+    print(f"{name}: oneDNN {t_native:.2f}, im2col {t_im2col:.2f}, swapped {t_swapped:.2f} ms")
+    return name, t_native, t_im2col, t_swapped
 
 
 def main() -> None:
@@ -156,6 +215,7 @@ def main() -> None:
         total = gf * (1 + bwd_mult)
         results.append((name, gf, total, tf, tb))
         print(f"{name}: fwd {tf:.2f} ms, fwd+bwd {tb:.2f} ms, {total / tb * 1e3:.0f} GFLOP/s")
+    alternatives = weight_gradient_alternatives(args.reps)
     load_after = os.getloadavg()
 
     goal_ms = STEP_GFLOP / (GOAL * peak) * 1e3
@@ -193,7 +253,20 @@ def main() -> None:
         f"is a step of **{goal_ms:.1f} ms**: the layers alone use "
         f"{floor_ms / goal_ms:.0%} of it, before any elementwise pass, loss or optimizer step.",
         "",
+        "## Weight gradients: oneDNN against two compositions of stock ops",
+        "",
+        "The same gradient ∂L/∂W for a fixed upstream gradient (bf16 inputs, stride 1; convs",
+        "1 and 2 in their space-to-depth form), three ways: oneDNN's (autograd through",
+        "`F.conv2d`, its forward time subtracted); im2col as an `as_strided` view copied to a",
+        "(positions × taps) matrix, then one bf16 `mm`; and a forward convolution with batch and",
+        "channels swapped (input (C_in, B, H, W), the upstream gradient as its kernel).",
+        "",
+        "| weight gradient of | oneDNN ms | im2col + mm ms | swapped-role conv ms |",
+        "|---|---:|---:|---:|",
     ]
+    for name, native, im2col, swapped in alternatives:
+        lines.append(f"| {name} | {native:.2f} | {im2col:.2f} | {swapped:.2f} |")
+    lines += [""]
     text = "\n".join(lines)
     print(text)
     if args.out:

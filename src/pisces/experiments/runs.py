@@ -273,12 +273,12 @@ def keep_freed_memory(trim_threshold: int = 1 << 30) -> bool:
     By default glibc serves every allocation above its mmap threshold (at most 32 MiB) with a
     fresh ``mmap`` and unmaps it on ``free``: the next step's tensor of that size faults in
     and zeroes its pages again. A 5-D colored train step allocates several such tensors
-    (the (368, 6, 60, 64) fp32 padded input alone is 34 MB): 42,500 page faults and 64 ms of
-    kernel time a step on an AMX Xeon, 292 → 221 ms a bf16 step with this
-    (``benchmarks/results/jumping_profile_amx.md``). ``M_MMAP_MAX = 0`` sends every
-    allocation to the heap and ``M_TRIM_THRESHOLD`` keeps up to ``trim_threshold`` bytes of
-    its freed top, so the process keeps its peak memory and reuses it. Allocation only: no
-    result changes. Returns whether it applied (``False`` off glibc)."""
+    (the (368, 6, 60, 64) fp32 padded input alone is 34 MB): ~30,000-35,000 minor page faults
+    a step on an AMX Xeon, ~0 with this, and a bf16 step 288-301 → 240-244 ms
+    (``benchmarks/ab_jumping_step.py``; ``benchmarks/results/jumping_profile_amx.md``).
+    ``M_MMAP_MAX = 0`` sends every allocation to the heap and ``M_TRIM_THRESHOLD`` keeps up to
+    ``trim_threshold`` bytes of its freed top, so the process keeps its peak memory and reuses
+    it. Allocation only: no result changes. Returns whether it applied (``False`` off glibc)."""
     import ctypes
     import ctypes.util
 
