@@ -12,15 +12,15 @@ from pisces.envs.jumping import task_split
 from pisces.experiments.jumping.config import make_config
 
 
-def _record(folder, preset, seed, pct, *, epochs=2000, stamps=None, **overrides):
+def _record(folder, preset, seed, pct, *, epochs=2000, stamps=None, grid="wide", **overrides):
     folder.mkdir(parents=True, exist_ok=True)
-    split = task_split("wide", None, no_validation=True)
+    split = task_split(grid, None, no_validation=True)
     solved = (split == "train") | (np.arange(286) < seed * 10)
     record = {
-        "preset": preset, "grid": "wide", "seed": seed, "epochs": epochs,
+        "preset": preset, "grid": grid, "seed": seed, "epochs": epochs,
         "test_solved_pct": pct, "solved": solved.astype(int).tolist(), "split": split.tolist(),
         "eval_curve": [{"epoch": e, "test_solved_pct": pct - 1 + e / epochs} for e in (0, epochs)],
-        "config": make_config(preset, epochs=epochs, **overrides).to_dict(),
+        "config": make_config(preset, grid, epochs=epochs, **overrides).to_dict(),
     }  # fmt: skip
     record.update(stamps or {})
     (folder / f"seed-{seed:03d}.json").write_text(json.dumps(record))
@@ -287,6 +287,20 @@ def test_bf16_and_5d_input_rows_stand_beside_the_paper_other_variants_do_not(tmp
     assert rows[(five_d, "green")].endswith("| 99.6 (0.2) | **no** |")
     # another loss is another method: no paper number
     assert rows[("| PSEs [loss_variant=paper]", "wide")].endswith("| – | – |")
+
+
+def test_bisim_l2_off_the_wide_grid_fills_table1_only(tmp_path):
+    root = tmp_path / "results" / "jumping"
+    for seed in (1, 2):
+        _record(root / "bisim-narrow", "randconv-bisim-l2", seed, 13.0 + 3 * seed, grid="narrow")
+    out = tmp_path / "README.md"
+    assert cli.main(["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]) == 0
+    page = out.read_text()
+    table1, table2 = page.split("## Table 2")[0], page.split("## Table 2")[1].split("## ")[0]
+    # Table 1's narrow paper value (17.4), not Table 2's wide one (41.4)
+    assert "| RandConv + Bisimulation | narrow | 2 | 17.5 (2.1) |" in table1
+    assert "| 17.4 (6.7) | yes |" in table1
+    assert "narrow" not in table2 and "41.4" not in table2
 
 
 def test_figure4_bars_are_99_percent_cis_of_the_red_column(tmp_path):

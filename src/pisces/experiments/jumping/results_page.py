@@ -242,7 +242,10 @@ def collect(dirs: Iterable[str | Path]) -> tuple[list[Cell], list[str]]:
             eps = float(r["config"]["psm_epsilon"])
             mode = r["config"].get("psm_epsilon_mode", "exact")
             add(("5", f"ε = {eps:g}", mode), r["test_solved_pct"], r, folder)
-        elif preset in TABLE2_PRESETS and not label:
+        elif preset == TABLE1_BISIM_PRESET and not label and grid != "wide":
+            # Table 1's "RandConv + Bisimulation" row only: Table 2 is the wide grid's
+            add(("1", "RandConv + Bisimulation", grid), r["test_solved_pct"], r, folder)
+        elif preset in TABLE2_PRESETS and not label and grid == "wide":
             add(("2", TABLE2_PRESETS[preset], grid), r["test_solved_pct"], r, folder)
             if preset == TABLE1_BISIM_PRESET:  # also Table 1's "RandConv + Bisimulation" row
                 add(("1", "RandConv + Bisimulation", grid), r["test_solved_pct"], r, folder)
