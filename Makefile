@@ -37,6 +37,7 @@ results: $(STAMP)
 	$(VENV)/bin/pisces jumping compare $(J)/randconv-pse-wide $(J)/randconv-pse-wide-bf16 --out $(J)/precision-randconv-pse.md
 	$(PY) benchmarks/bench_jumping_runs.py --out benchmarks/results/jumping_runs.md > /dev/null
 	$(VENV)/bin/pisces jumping report $(J) > $(J)/report-all.md
+	$(PY) $(J)/seen_positions.py --out $(J)/seen-positions.md > /dev/null
 	$(VENV)/bin/pisces jumping results-page $(J) --out results/README.md
 
 clean:

@@ -1,15 +1,17 @@
 """The README's Python example runs as written, and the committed tables and pages derived
 from the committed records (the README's Table 1, ``table1-wide.md``, the results page, the
-precision comparisons, the measured run times) are what their commands make of those records
-today (documentation that cannot silently rot)."""
+precision comparisons, the measured run times, the seen-position table) are what their
+commands make of those records today (documentation that cannot silently rot)."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -90,3 +92,30 @@ def test_committed_run_times_are_fresh():
     script = ROOT / "benchmarks" / "bench_jumping_runs.py"
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
     assert done.stdout == (ROOT / "benchmarks" / "results" / "jumping_runs.md").read_text()
+
+
+def test_committed_seen_position_table_is_fresh():
+    """results/jumping/seen-positions.md is `seen_positions.py`'s table of the committed records."""
+    script = ROOT / "results" / "jumping" / "seen_positions.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    assert done.stdout == (ROOT / "results" / "jumping" / "seen-positions.md").read_text()
+
+
+def test_seen_position_mask_is_what_bisimulation_transfer_solves():
+    """The tabular transfer solves exactly the seen-position test tasks (wide and random grid
+    records), and the wide grid has 48 of them: 6 training obstacle positions × 8 other floors."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "seen_positions", ROOT / "results" / "jumping" / "seen_positions.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for cell in ("bisim-transfer-wide", "bisim-transfer-random"):
+        for path in sorted((ROOT / "results" / "jumping" / cell).glob("seed-00[1-3].json")):
+            record = json.loads(path.read_text())
+            solved = np.asarray(record["solved"], dtype=bool)
+            test = np.asarray(record["split"]) == "test"
+            np.testing.assert_array_equal(solved & test, mod.seen_mask(record["split"]))
+    record = json.loads((ROOT / "results/jumping/bisim-transfer-wide/seed-001.json").read_text())
+    assert mod.seen_mask(record["split"]).sum() == 48
