@@ -18,8 +18,11 @@ Layers (shapes of the wide-grid network, spec §5):
 * conv 2, 64 ← 32, 4×4/2, on the padded 18×18 map; conv 3, 64 ← 64, 3×3/1, padded in-conv;
 * the Dense 4096 → 256 layer; the heads (256 → 2, 256 → 64) are < 1 % of the FLOPs, left out.
 
-Then the three weight gradients, oneDNN's against im2col + one bf16 ``mm`` and against a
-forward convolution with batch and channels swapped.
+Then the three weight gradients, oneDNN's against im2col + one bf16 ``mm``, against one
+``mm`` per kernel tap on shifted views (no copy of the input), and against a forward
+convolution with batch and channels swapped; and conv 2's input gradient (its only strided
+backward pass), oneDNN's against a stride-1 forward convolution of the padded gradient with
+the flipped space-to-depth kernel.
 
 Usage::
 
@@ -55,8 +58,9 @@ def median_ms(fn: Callable[[], object], reps: int) -> float:
     return 1e3 * times[len(times) // 2]
 
 
-def weight_gradient_alternatives(reps: int) -> list[tuple[str, float, float, float]]:
-    """(layer, oneDNN ms, im2col + mm ms, swapped-role conv ms) for the three conv weight
+def weight_gradient_alternatives(reps: int) -> list[tuple[str, float, float, float, float]]:
+    """(layer, oneDNN ms, im2col + mm ms, per-tap mm ms, swapped-role conv ms) for the three
+    conv weight
     gradients, each alternative checked against oneDNN's to bf16 rounding (2 % of its largest
     entry)."""
     import torch
@@ -70,7 +74,7 @@ def weight_gradient_alternatives(reps: int) -> list[tuple[str, float, float, flo
     return [_weight_gradient_times(*case, reps, gen) for case in cases]
 
 
-def _weight_gradient_times(name, ci, co, k, size, n, reps, gen) -> tuple[str, float, float, float]:
+def _weight_gradient_times(name, ci, co, k, size, n, reps, gen) -> tuple[str, float, ...]:
     import torch
     from torch.nn import functional as F
 
@@ -94,6 +98,22 @@ def _weight_gradient_times(name, ci, co, k, size, n, reps, gen) -> tuple[str, fl
         dw = gl.t() @ cols.reshape(BATCH * n * n, k * k * ci)
         return dw.view(co, k, k, ci).permute(0, 3, 1, 2)
 
+    flat_x = xl.reshape(BATCH * size * size, ci)
+    length = BATCH * size * size - (k - 1) * (size + 1)
+
+    def per_tap() -> torch.Tensor:
+        # the upstream gradient on the padded size × size grid, zero outside its n × n: then
+        # output position p meets input position p + u·size + v for tap (u, v), wrap-free
+        gp = torch.zeros(BATCH, size, size, co, dtype=bf)
+        gp[:, :n, :n] = g.permute(0, 2, 3, 1)
+        gt = gp.view(-1, co)[:length].t()
+        dw = torch.empty(k, k, co, ci, dtype=bf)
+        for u in range(k):
+            for v in range(k):
+                shift = u * size + v
+                torch.mm(gt, flat_x[shift : shift + length], out=dw[u, v])
+        return dw.permute(2, 3, 0, 1)
+
     def swapped() -> torch.Tensor:
         xs = x.permute(1, 0, 2, 3).contiguous(memory_format=cl)  # (C_in, B, H, W)
         gs = g.permute(1, 0, 2, 3).contiguous(memory_format=cl)  # (C_out, B, n, n)
@@ -101,14 +121,60 @@ def _weight_gradient_times(name, ci, co, k, size, n, reps, gen) -> tuple[str, fl
 
     (want,) = torch.autograd.grad(F.conv2d(x, w), w, g)
     scale = want.float().abs().max()
-    for alt in (im2col, swapped):
+    for alt in (im2col, per_tap, swapped):
         err = (alt().float() - want.float()).abs().max() / scale
         if err > 0.02:
             raise AssertionError(f"{name}: {alt.__name__} is off by {err:.3f}")
     t_native = median_ms(native, reps) - median_ms(forward, reps)
-    t_im2col, t_swapped = median_ms(im2col, reps), median_ms(swapped, reps)
-    print(f"{name}: oneDNN {t_native:.2f}, im2col {t_im2col:.2f}, swapped {t_swapped:.2f} ms")
-    return name, t_native, t_im2col, t_swapped
+    t_im2col, t_tap, t_swapped = (median_ms(f, reps) for f in (im2col, per_tap, swapped))
+    print(
+        f"{name}: oneDNN {t_native:.2f}, im2col {t_im2col:.2f}, per-tap {t_tap:.2f}, "
+        f"swapped {t_swapped:.2f} ms"
+    )
+    return name, t_native, t_im2col, t_tap, t_swapped
+
+
+def conv2_input_gradient_alternative(reps: int) -> tuple[float, float, float]:
+    """(oneDNN ms, forward-conv form ms, its convolution alone ms) for conv 2's input gradient.
+
+    The gradient of ``y = conv(x̃, W, stride 2)`` (x̃: the padded 18×18 map, W: 64 × 32 × 4 ×
+    4) with respect to x̃, in space-to-depth terms ``S[(a, b, c), I, J] = x̃[c, 2I + a, 2J + b]``,
+    is ``dS[(a, b, c), I, J] = Σ_{o, p, q} W[o, c, 2p + a, 2q + b] · dy[o, I − p, J − q]``: a
+    stride-1 2×2 forward convolution of ``dy`` zero-padded by one, with the regrouped kernel
+    flipped and transposed (128 outputs ← 64 inputs), then a depth-to-space copy back to 18×18.
+    Checked against oneDNN's to bf16 rounding."""
+    import torch
+    from torch.nn import functional as F
+
+    bf, cl = torch.bfloat16, torch.channels_last
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(BATCH, 32, 18, 18, generator=gen).to(bf).contiguous(memory_format=cl)
+    w = (torch.randn(64, 32, 4, 4, generator=gen) * 0.1).to(bf)
+    dy = torch.randn(BATCH, 64, 8, 8, generator=gen).to(bf).contiguous(memory_format=cl)
+    regrouped = w.reshape(64, 32, 2, 2, 2, 2).permute(0, 3, 5, 1, 2, 4).reshape(64, 128, 2, 2)
+    flipped = regrouped.flip(2, 3).transpose(0, 1).contiguous()  # (128, 64, 2, 2)
+
+    def native() -> torch.Tensor:
+        return torch.ops.aten.convolution_backward(
+            dy, x, w, [64], [2, 2], [0, 0], [1, 1], False, [0, 0], 1, [True, False, False]
+        )[0]
+
+    def conv_only() -> torch.Tensor:
+        return F.conv2d(dy, flipped, None, 1, 1)  # (B, 128, 9, 9): channels (a, b, c)
+
+    def forward_form() -> torch.Tensor:
+        ds = conv_only().permute(0, 2, 3, 1).reshape(BATCH, 9, 9, 2, 2, 32)
+        return ds.permute(0, 1, 3, 2, 4, 5).reshape(BATCH, 18, 18, 32).permute(0, 3, 1, 2)
+
+    want = native().float()
+    err = (forward_form().float() - want).abs().max() / want.abs().max()
+    if err > 0.02:
+        raise AssertionError(f"conv 2 input gradient: the forward-conv form is off by {err:.3f}")
+    times = tuple(median_ms(f, reps) for f in (native, forward_form, conv_only))
+    print(
+        "conv 2 input gradient: oneDNN {:.2f}, forward form {:.2f} (conv {:.2f}) ms".format(*times)
+    )
+    return times
 
 
 def main() -> None:
@@ -216,6 +282,7 @@ def main() -> None:
         results.append((name, gf, total, tf, tb))
         print(f"{name}: fwd {tf:.2f} ms, fwd+bwd {tb:.2f} ms, {total / tb * 1e3:.0f} GFLOP/s")
     alternatives = weight_gradient_alternatives(args.reps)
+    input_gradient = conv2_input_gradient_alternative(args.reps)
     load_after = os.getloadavg()
 
     goal_ms = STEP_GFLOP / (GOAL * peak) * 1e3
@@ -253,20 +320,37 @@ def main() -> None:
         f"is a step of **{goal_ms:.1f} ms**: the layers alone use "
         f"{floor_ms / goal_ms:.0%} of it, before any elementwise pass, loss or optimizer step.",
         "",
-        "## Weight gradients: oneDNN against two compositions of stock ops",
+        "## Weight gradients: oneDNN against three compositions of stock ops",
         "",
         "The same gradient ∂L/∂W for a fixed upstream gradient (bf16 inputs, stride 1; convs",
-        "1 and 2 in their space-to-depth form), three ways: oneDNN's (autograd through",
+        "1 and 2 in their space-to-depth form), four ways: oneDNN's (autograd through",
         "`F.conv2d`, its forward time subtracted); im2col as an `as_strided` view copied to a",
-        "(positions × taps) matrix, then one bf16 `mm`; and a forward convolution with batch and",
-        "channels swapped (input (C_in, B, H, W), the upstream gradient as its kernel).",
+        "(positions × taps) matrix, then one bf16 `mm`; one `mm` per kernel tap, the upstream",
+        "gradient zero-padded to the input's grid so that each tap's input is a contiguous",
+        "shifted view of the flat (positions × C_in) map (no copy, some products on zeros); and",
+        "a forward convolution with batch and channels swapped (input (C_in, B, H, W), the",
+        "upstream gradient as its kernel).",
         "",
-        "| weight gradient of | oneDNN ms | im2col + mm ms | swapped-role conv ms |",
-        "|---|---:|---:|---:|",
+        "| weight gradient of | oneDNN ms | im2col + mm ms | per-tap mm ms "
+        "| swapped-role conv ms |",
+        "|---|---:|---:|---:|---:|",
     ]
-    for name, native, im2col, swapped in alternatives:
-        lines.append(f"| {name} | {native:.2f} | {im2col:.2f} | {swapped:.2f} |")
-    lines += [""]
+    for name, native, im2col, tap, swapped in alternatives:
+        lines.append(f"| {name} | {native:.2f} | {im2col:.2f} | {tap:.2f} | {swapped:.2f} |")
+    native_dx, form_dx, conv_dx = input_gradient
+    lines += [
+        "",
+        "## Conv 2's input gradient: oneDNN against a stride-1 forward convolution",
+        "",
+        "Conv 2 (4×4, stride 2) is the one convolution whose input gradient is strided (conv 1",
+        "needs none, conv 3's is stride 1). The same ∂L/∂x̃ as a stride-1 2×2 forward",
+        "convolution of the upstream gradient, zero-padded by one, with the space-to-depth",
+        "kernel flipped (128 ← 64 channels), then a depth-to-space copy to the 18×18 map",
+        "(`conv2_input_gradient_alternative`): oneDNN "
+        f"**{native_dx:.2f} ms**, the forward form **{form_dx:.2f} ms** (its convolution alone "
+        f"{conv_dx:.2f}): {native_dx - form_dx:.2f} ms less.",
+        "",
+    ]
     text = "\n".join(lines)
     print(text)
     if args.out:
