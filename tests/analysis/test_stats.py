@@ -7,6 +7,7 @@ import pytest
 from rliable import metrics as rly_metrics
 
 from pisces.analysis.stats import (
+    against_published,
     aggregate,
     compare_cells,
     iqm,
@@ -217,3 +218,62 @@ def test_compare_cells_errors_name_the_side():
         compare_cells([1.0, 2.0], [1.0, float("nan")])
     with pytest.raises(ValueError, match="other: 3 seeds for 2 scores"):
         compare_cells([1.0, 2.0], [1.0, 2.0], base_seeds=[1, 2], other_seeds=[1, 2, 3])
+
+
+def test_against_published_is_welchs_test_from_summary_statistics():
+    from scipy import stats as sps
+
+    ours = np.array([8.2, 7.8, 12.5, 6.0])
+    r = against_published(ours, 9.3, 5.3, published_n=100)
+    ref = sps.ttest_ind_from_stats(ours.mean(), ours.std(ddof=1), 4, 9.3, 5.3, 100, equal_var=False)
+    assert r.p == pytest.approx(ref.pvalue, rel=1e-12)
+    assert r.diff == pytest.approx(ours.mean() - 9.3)
+    # Welch-Satterthwaite by hand
+    a, b = ours.var(ddof=1) / 4, 5.3**2 / 100
+    assert r.df == pytest.approx((a + b) ** 2 / (a**2 / 3 + b**2 / 99))
+    assert r.se == pytest.approx(np.sqrt(a + b))
+    half = sps.t.ppf(0.975, r.df) * r.se
+    assert r.diff_ci == pytest.approx((r.diff - half, r.diff + half))
+    # a standard error is the std over sqrt(n): the same test
+    se = against_published(ours, 9.3, 5.3 / 10, published_n=100, spread="se")
+    assert se.p == pytest.approx(r.p) and se.diff_ci == pytest.approx(r.diff_ci)
+
+
+def test_against_published_interval_and_test_agree_and_count_both_sides():
+    rs = np.random.RandomState(0)
+    for _ in range(20):
+        x = rs.normal(50, 10, size=rs.randint(2, 12))
+        r = against_published(x, rs.normal(50, 10), rs.uniform(0, 20), published_n=100)
+        lo, hi = r.diff_ci
+        assert (lo > 0 or hi < 0) == (r.p < 0.05)  # the interval is the test inverted
+    # two tight seeds far from a precise published mean: the published side alone sets se
+    tight = against_published([17.9, 17.9, 17.9], 17.8, 2.2, published_n=100)
+    assert tight.se == pytest.approx(0.22) and tight.df == pytest.approx(99)
+    assert tight.p > 0.5  # +0.1 against a s.e. of 0.22: no difference
+    # n = 2 has one degree of freedom on our side: a far wider interval than n = 10's
+    wide = against_published([40.0, 50.0], 45.0, 10.0, published_n=100)
+    many = against_published([40.0, 50.0] * 5, 45.0, 10.0, published_n=100)
+    assert wide.diff_ci[1] - wide.diff_ci[0] > 5 * (many.diff_ci[1] - many.diff_ci[0])
+
+
+def test_against_published_without_any_spread_and_bad_input():
+    same = against_published([100.0, 100.0], 100.0, 0.0, published_n=100)
+    assert same.p == 1.0 and same.diff_ci == (0.0, 0.0)
+    off = against_published([99.0, 99.0], 100.0, 0.0, published_n=100)
+    assert off.p == 0.0 and off.diff_ci == (-1.0, -1.0)
+    # a mean printed to one decimal: 17.91 against a printed 17.9 (0.0) is rounding, not a gap
+    printed = against_published([17.91, 17.91], 17.9, 0.0, published_n=100, resolution=0.1)
+    assert printed.se == pytest.approx(0.1 / np.sqrt(12)) and printed.p > 0.5
+    assert against_published([18.1, 18.1], 17.9, 0.0, published_n=100, resolution=0.1).p < 0.05
+    with pytest.raises(ValueError, match="resolution"):
+        against_published([1.0, 2.0], 1.0, 1.0, published_n=100, resolution=-0.1)
+    with pytest.raises(ValueError, match="at least 2 scores"):
+        against_published([1.0], 1.0, 1.0, published_n=100)
+    with pytest.raises(ValueError, match="published_spread"):
+        against_published([1.0, 2.0], 1.0, -1.0, published_n=100)
+    with pytest.raises(ValueError, match="published_n"):
+        against_published([1.0, 2.0], 1.0, 1.0, published_n=1)
+    with pytest.raises(ValueError, match="spread must be"):
+        against_published([1.0, 2.0], 1.0, 1.0, published_n=100, spread="var")
+    with pytest.raises(ValueError, match="NaN|nan|finite"):
+        against_published([1.0, float("nan")], 1.0, 1.0, published_n=100)

@@ -7,6 +7,9 @@ printed: mean (std) over 100 runs unless a table says otherwise.
 
 from __future__ import annotations
 
+#: runs behind every jumping-task number (Tables 1, 2 and G.1: "across 100 runs").
+JUMPING_RUNS = 100
+
 #: the jumping task's grids, in Table 1's column order.
 JUMPING_GRIDS = ("wide", "narrow", "random")
 

@@ -430,3 +430,85 @@ def compare_cells(
         reps=reps,
         seed=seed,
     )
+
+
+# ------------------------------------------------------------ against published summaries
+
+
+@dataclass(frozen=True)
+class AgainstPublished:
+    """Our cell against a published mean that comes with only its spread and run count:
+    ``ours − published``.
+
+    ``diff_ci`` is Welch's t interval, ``diff ± t_{df} · se``, with
+    ``se² = s²/n + v`` (``s``: our std, ddof 1; ``v``: the published mean's variance,
+    ``std²/n_pub`` or ``s.e.²``, plus ``r²/12`` for a mean printed to a resolution ``r``: its
+    rounding error, uniform on ±r/2) and ``df`` from the Welch–Satterthwaite equation
+    ``se⁴ / ((s²/n)²/(n − 1) + v²/(n_pub − 1))``; ``p`` is the two-sided Welch t-test. Unlike
+    "the published mean inside our CI of the mean", it counts the published mean's own
+    sampling error and, at small ``n``, the uncertainty of our std (few degrees of freedom,
+    wide interval). It takes the scores as roughly normal and the published spread at face
+    value. When both spreads and the resolution are 0, ``se`` is 0: the interval is the point
+    ``diff`` and ``p`` is 1 for equal means, 0 otherwise.
+    """
+
+    n: int
+    diff: float
+    diff_ci: tuple[float, float]
+    se: float
+    df: float
+    p: float
+    confidence: float
+
+
+def against_published(
+    values: ArrayLike,
+    published_mean: float,
+    published_spread: float,
+    *,
+    published_n: int,
+    spread: str = "std",
+    resolution: float = 0.0,
+    confidence: float = 0.95,
+) -> AgainstPublished:
+    """Compare our per-seed ``values`` (1-D, at least 2) with a published mean.
+
+    Args:
+        published_spread: the published std over its runs (``spread="std"``) or the standard
+            error of its mean (``spread="se"``).
+        published_n: the published number of runs (≥ 2; e.g. the paper's 100).
+        resolution: the step the published mean is printed to (0.1 for one decimal; 0: exact).
+
+    Raises:
+        ValueError: fewer than 2 scores, NaN/inf among them, a negative or non-finite
+            published spread or resolution, ``published_n < 2``, an unknown ``spread`` or a
+            confidence outside (0, 1).
+    """
+    from scipy import stats as sps
+
+    x = _as_scores(values, "values", ndim=1)
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError(f"values: needs at least 2 scores for a spread, got {n}")
+    if spread not in ("std", "se"):
+        raise ValueError(f"spread must be 'std' or 'se', got {spread!r}")
+    if not (math.isfinite(published_spread) and published_spread >= 0):
+        raise ValueError(f"published_spread must be finite and >= 0, got {published_spread}")
+    if not math.isfinite(published_mean):
+        raise ValueError(f"published_mean must be finite, got {published_mean}")
+    if not (math.isfinite(resolution) and resolution >= 0):
+        raise ValueError(f"resolution must be finite and >= 0, got {resolution}")
+    if published_n < 2:
+        raise ValueError(f"published_n must be >= 2, got {published_n}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    ours = float(np.var(x, ddof=1)) / n
+    theirs = published_spread**2 / (published_n if spread == "std" else 1) + resolution**2 / 12
+    diff = float(x.mean()) - published_mean
+    se = math.sqrt(ours + theirs)
+    if se == 0.0:
+        return AgainstPublished(n, diff, (diff, diff), 0.0, math.inf, float(diff == 0), confidence)
+    df = se**4 / (ours**2 / (n - 1) + theirs**2 / (published_n - 1))
+    t = sps.t.ppf(0.5 + confidence / 2, df)
+    p = float(2 * sps.t.sf(abs(diff) / se, df))
+    return AgainstPublished(n, diff, (diff - t * se, diff + t * se), se, df, p, confidence)

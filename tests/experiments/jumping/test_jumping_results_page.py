@@ -50,16 +50,19 @@ def test_results_page_tables_verdicts_and_figures(tmp_path, capsys):
     assert "curves-wide" not in other and "solved-" not in other
     # n counts each file once although the folder was given twice
     assert "| RandConv + PSEs | wide | 3 | 86.0 (5.3) |" in page
-    assert rows["RandConv + PSEs"].endswith("| 87.0 (10.1) | yes |")
-    assert rows["PSEs"].endswith("| 33.6 (10.0) | **no** |")  # 21, 22 vs the paper's 33.6
+    # ours − paper with Welch's CI and p (86.0 (5.3), n = 3, against 87.0 (10.1) over 100 runs)
+    assert rows["RandConv + PSEs"].endswith("| 87.0 (10.1) | yes | -1.0 [-12.6, +10.6], p = 0.78 |")
+    assert rows["PSEs"].endswith("| 33.6 (10.0) | **no** | -12.1 [-14.4, -9.8], p < 0.001 |")
     assert "| ε = 0.5 | exact | 1 | 40.0" in page  # Figure 5, not pooled with the preset
     # the paper prints no number for ε > 0 (Table 1's 87.0 is its ε = 0 point only)
-    assert rows["ε = 0.5"].endswith("| – | – |") and rows["ε = 0"].endswith("| 87.0 (10.1) | yes |")
+    assert rows["ε = 0.5"].endswith("| – | – | – |")
+    assert rows["ε = 0"].endswith("| 87.0 (10.1) | yes | -1.0 [-12.6, +10.6], p = 0.78 |")
     assert "pse, wide grid, 10 epochs: 1 seed(s)" in page  # off the protocol, listed apart
     assert "outside: PSEs (wide, n=2)" in page
+    assert "finds 1 of 2 cells different from the paper at p < 0.05: PSEs (wide, n=2)." in page
     table1, table2 = page.split("## Table 2")[0], page.split("## Table 2")[1].split("## ")[0]
     assert "| RandConv + Bisimulation | wide | 1 | 40.0 (–) |" in table1
-    single = "| 40.0 [–, –] | 40.0 [–, –] | 41.4 (17.6) | n = 1: no CI |"
+    single = "| 40.0 [–, –] | 40.0 [–, –] | 41.4 (17.6) | n = 1: no CI | – |"
     assert rows["RandConv + Bisimulation"].endswith(single)  # one seed: no CI, no verdict
     assert "| π*-bisim + ℓ2 | wide | 1 | 40.0 (–) |" in table2
     assert "No cell with a paper value has two seeds yet" in table2  # not "in 0 of 0 cells"
@@ -178,7 +181,9 @@ def test_a_disagreement_without_a_finding_says_so(tmp_path):
     out = tmp_path / "results" / "README.md"
     assert cli.main(["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]) == 0
     page = out.read_text()
-    assert "points. Fewer than 5 seeds: this CI is optimistic. No finding written yet." in page
+    welch = "Welch against the paper's 100 runs: -12.1 [-14.4, -9.8], p < 0.001."
+    optimistic = "points. Fewer than 5 seeds: this CI is optimistic."
+    assert f"{optimistic} {welch} No finding written yet." in page
     assert "hand-written findings" not in page  # no findings file: no sentence citing one
 
 
@@ -254,14 +259,15 @@ def test_colored_runs_fill_table_g1_red_and_green_with_standard_errors(tmp_path)
     # the header names the spread once, for ours and the paper's
     assert "| n | mean (s.e.) | IQM [95% CI] | mean [95% CI] | paper mean (s.e.) |" in g1
     assert red.startswith("| PSEs | red | 3 | 36.0 (3.1) |")
-    assert red.endswith("| 37.9 (1.9) | yes |")
+    assert red.endswith("| 37.9 (1.9) | yes | -1.9 [-12.1, +8.3], p = 0.63 |")
     assert green.startswith("| PSEs | green | 3 | 98.0 (0.6) |")
-    assert green.endswith("| 100.0 (0.0) | **no** |")  # above every seed: outside the CI
+    # above every seed: outside the CI; but three seeds leave Welch's interval wide
+    assert green.endswith("| 100.0 (0.0) | **no** | -2.0 [-4.5, +0.5], p = 0.07 |")
     # paper Figure 4 (the red column) drawn under the table
     assert "![Figure 4](jumping/figures/fig4.png)" in g1
     assert (root / "figures" / "fig4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     variant = rows[("| RandConv [rand_conv_rgb=per-channel]", "red")]
-    assert variant.endswith("| – | – |") and ("| RandConv", "red") not in rows
+    assert variant.endswith("| – | – | – |") and ("| RandConv", "red") not in rows
     # colored runs stay out of Table 1; the 10-epoch run is listed apart, not pooled
     table1 = page.split("## Table 2")[0]
     assert "| PSEs | wide | 1 | 20.0 (–) |" in table1 and "| red |" not in table1
@@ -281,12 +287,15 @@ def test_bf16_and_5d_input_rows_stand_beside_the_paper_other_variants_do_not(tmp
     assert cli.main(["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]) == 0
     rows = {tuple(line.split(" | ")[:2]): line for line in out.read_text().splitlines()}
     # the paper's method in bf16, or on the official code's 5-D reading: the paper's number
-    assert rows[("| PSEs [amp_bf16=True]", "wide")].endswith("| 33.6 (10.0) | **no** |")
+    bf16 = rows[("| PSEs [amp_bf16=True]", "wide")]
+    assert bf16.endswith("| 33.6 (10.0) | **no** | -12.1 [-14.4, -9.8], p < 0.001 |")
     five_d = "| RandConv [amp_bf16=True, colors_input=official-5d]"
-    assert rows[(five_d, "red")].endswith("| 6.2 (0.4) | **no** |")  # 7, 8: CI [7, 8]
-    assert rows[(five_d, "green")].endswith("| 99.6 (0.2) | **no** |")
+    # 7, 8: outside a CI of [7, 8], but not by Welch's test (the paper's s.e. and our n = 2)
+    assert rows[(five_d, "red")].endswith("| 6.2 (0.4) | **no** | +1.3 [-0.9, +3.5], p = 0.15 |")
+    green = rows[(five_d, "green")]
+    assert green.endswith("| 99.6 (0.2) | **no** | -0.6 [-1.0, -0.2], p = 0.004 |")
     # another loss is another method: no paper number
-    assert rows[("| PSEs [loss_variant=paper]", "wide")].endswith("| – | – |")
+    assert rows[("| PSEs [loss_variant=paper]", "wide")].endswith("| – | – | – |")
 
 
 def test_bisim_l2_off_the_wide_grid_fills_table1_only(tmp_path):

@@ -10,7 +10,8 @@ full-protocol runs (2000 epochs; the no-learning baseline has 0) and sorts them 
 paper's tables: Table 1 (wide, narrow and random grids), Table 2 (wide, with RandConv),
 Table G.1 (colored obstacles) and Figure 5 (ε-suboptimal PSM, ``--set psm_epsilon``). Each
 cell gives n, mean (std), the IQM with its 95 % stratified-bootstrap CI, the 95 % CI of the
-mean, the paper's mean (std) and whether the paper's mean lies inside our CI of the mean (a row
+mean, the paper's mean (std), whether the paper's mean lies inside our CI of the mean and
+Welch's t-test of the difference against the paper's 100 runs, its spread counted (a row
 that departs from its preset only in how the method runs, ``SAME_METHOD_FIELDS``: bf16, the
 colored task's 5-D input, is set beside the paper's number; any other variant is not); each
 table ends with a generated sentence and a list of what agrees and what does not, each cell
@@ -39,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from pisces.analysis.paper import JUMPING_GRIDS, TABLE1, TABLE2, TABLE_G1
+from pisces.analysis.paper import JUMPING_GRIDS, JUMPING_RUNS, TABLE1, TABLE2, TABLE_G1
 from pisces.argtypes import positive_int
 from pisces.experiments.jumping.records import (
     RED_GREEN,
@@ -191,6 +192,32 @@ def _fmt(x: float, digits: int = 1) -> str:
     return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
 
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def welch(c: Cell) -> Any:
+    """:func:`pisces.analysis.stats.against_published` of a cell against the paper's mean and
+    spread over its :data:`~pisces.analysis.paper.JUMPING_RUNS` runs, the mean printed to one
+    decimal (its rounding counted: 17.91 against a printed 17.9 (0.0) is no difference);
+    None without a paper value or with fewer than 2 seeds."""
+    from pisces.analysis import stats
+
+    if c.paper is None or len(c.scores) < 2:
+        return None
+    kind = "std" if c.spread == "std" else "se"
+    return stats.against_published(
+        c.scores, c.paper[0], c.paper[1], published_n=JUMPING_RUNS, spread=kind, resolution=0.1
+    )
+
+
+def _welch_text(w: Any) -> str:
+    """``+1.2 [-3.4, +5.8], p = 0.61``: ours − paper, Welch's 95 % CI and p."""
+    lo, hi = w.diff_ci
+    signed = lambda x: f"{x + 0.0:+.1f}".replace("-0.0", "+0.0")  # noqa: E731
+    return f"{signed(w.diff)} [{signed(lo)}, {signed(hi)}], {_p(w.p)}"
+
+
 def page_records(dirs: Iterable[str | Path]) -> list[dict[str, Any]]:
     """The records under ``dirs`` (recursively, each file once), without the trials of tuning
     studies (:func:`~pisces.experiments.jumping.records.run_folders`)."""
@@ -297,9 +324,10 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
     header = (
         f"| method | column | n | mean ({'s.e.' if se else 'std'}) | IQM [95% CI] | "
         f"mean [95% CI] | paper{' mean (s.e.)' if se else ''} | "
-        "paper mean in our CI |\n|---|---|---|---|---|---|---|---|\n"
+        "paper mean in our CI | ours − paper [95% CI], Welch |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
     )
-    lines, inside, outside = [], [], []
+    lines, inside, outside, differ, tested = [], [], [], [], 0
     for c in cells:
         s = _summary(c.scores, seed, reps)
         spread = s.std if c.spread == "std" else s.std / math.sqrt(s.n)
@@ -314,10 +342,15 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
             f"| {c.row} | {c.column} | {s.n} | {_fmt(s.mean)} ({_fmt(spread)}) | "
             f"{_fmt(s.iqm)} [{_fmt(iqm_ci[0])}, "
             f"{_fmt(iqm_ci[1])}] | {_fmt(s.mean)} [{_fmt(mean_ci[0])}, "
-            f"{_fmt(mean_ci[1])}] | {paper} | {verdict} |"
+            f"{_fmt(mean_ci[1])}] | {paper} | {verdict} | "
+            f"{'–' if (w := welch(c)) is None else _welch_text(w)} |"
         )
         if c.paper is not None and not single:
             (inside if verdict == "yes" else outside).append(f"{c.row} ({c.column}, n={s.n})")
+        if w is not None:
+            tested += 1
+            if w.p < 0.05:
+                differ.append(f"{c.row} ({c.column}, n={s.n})")
     sentence = (
         (
             f"The paper's mean lies inside our 95 % CI of the mean in {len(inside)} of "
@@ -328,6 +361,14 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
         + (f"; outside: {'; '.join(outside)}." if outside else ".")
         + " A CI from few seeds is wide and itself uncertain (n < 5 makes the bootstrap CI "
         "of the mean optimistic); a single seed gets none."
+        + (
+            f" Welch's t-test, which also counts the paper's own sampling error (its spread "
+            f"over {JUMPING_RUNS} runs) and our std's uncertainty at small n, finds "
+            f"{len(differ)} of {tested} cells different from the paper at p < 0.05"
+            + (f": {'; '.join(differ)}." if differ else ".")
+            if tested
+            else ""
+        )
     )
     return header + "\n".join(lines) + "\n", sentence
 
@@ -357,6 +398,7 @@ def discussion(
             f"- {name}: ours {_fmt(s.mean)} [{_fmt(lo)}, {_fmt(hi)}] against the paper's "
             f"{c.paper[0]:.1f}, {s.mean - c.paper[0]:+.1f} points."
             + (" Fewer than 5 seeds: this CI is optimistic." if s.n < 5 else "")
+            + f" Welch against the paper's {JUMPING_RUNS} runs: {_welch_text(welch(c))}."
         )
         if _inside(lo, hi, c.paper) == "yes":
             inside.append(line + note)
@@ -608,9 +650,12 @@ def render(
         "",
         "Every cell: n seeds, mean (std), IQM with its 95 % stratified-bootstrap CI, the 95 % "
         f"CI of the mean (bootstrap seed {seed}, {reps} reps), the paper's mean (std over its "
-        "100 runs; s.e. for Table G.1) and whether the paper's mean lies inside our CI of the "
-        "mean. Full protocol only (2000 epochs; the tabular baseline does not train). The LQR "
-        "results are in [lqr/README.md](lqr/README.md).",
+        "100 runs; s.e. for Table G.1), whether the paper's mean lies inside our CI of the "
+        "mean, and ours − paper with the 95 % CI and p of Welch's t-test against the paper's "
+        f"{JUMPING_RUNS} runs (`pisces.analysis.stats.against_published`: it counts the "
+        "paper's sampling error too, and at small n the uncertainty of our std; scores taken "
+        "as roughly normal). Full protocol only (2000 epochs; the tabular baseline does not "
+        "train). The LQR results are in [lqr/README.md](lqr/README.md).",
         "",
     ]
     reports = [p for d in dirs if (p := Path(d) / REPORT_ALL).is_file()]
