@@ -12,7 +12,9 @@
 #     the wide cell, whose seeds Table 2 shares)
 #   Table 2 (wide): randconv-psm-cme, randconv-psm-l2, randconv-bisim-cme, randconv-bisim-l2 (5)
 #   Table G.1 (wide): the four *-colors presets on the 6-channel input (1 each from session
-#     17, down from 5: the 5-D reading below is the paper's; these fp32 runs take 3-4 h a seed)
+#     17, down from 5: the 5-D reading below is the paper's; these fp32 runs take 3-4 h a seed;
+#     from session 19 the presets read the 5-D input themselves, so these lines say
+#     colors_input=6-channel and the 5-D lines' --set colors_input=official-5d is redundant)
 #   Figure 5 (wide): ε = 0.5 exact; sampled ε = 0.1 and 0.3 (5 each)
 #   PSE gap (wide): Eq. 4 loss and coupling weights to 10 seeds; lr_decay = 1.0 (3)
 #   RandConv on colors (wide, from session 13): rand_conv_rgb = per-channel (1), the RandConv
@@ -63,14 +65,14 @@ cells=(
   "fig5-exact-eps0.5|5|--preset randconv-pse --grid wide --set psm_epsilon=0.5"
   "fig5-sampled-eps0.1|5|--preset randconv-pse --grid wide --set psm_epsilon=0.1 --set psm_epsilon_mode=sampled"
   "fig5-sampled-eps0.3|5|--preset randconv-pse --grid wide --set psm_epsilon=0.3 --set psm_epsilon_mode=sampled"
-  "dropout-l2-colors-wide|1|--preset dropout-l2-colors --grid wide --flush-denormal"
-  "pse-colors-wide|1|--preset pse-colors --grid wide"
-  "randconv-colors-wide|1|--preset randconv-colors --grid wide"
-  "randconv-pse-colors-wide|1|--preset randconv-pse-colors --grid wide"
+  "dropout-l2-colors-wide|1|--preset dropout-l2-colors --grid wide --set colors_input=6-channel --flush-denormal"
+  "pse-colors-wide|1|--preset pse-colors --grid wide --set colors_input=6-channel"
+  "randconv-colors-wide|1|--preset randconv-colors --grid wide --set colors_input=6-channel"
+  "randconv-pse-colors-wide|1|--preset randconv-pse-colors --grid wide --set colors_input=6-channel"
   "pse-paper-variant-wide|10|--preset pse --grid wide --loss-variant paper"
   "pse-coupling-wide|10|--preset pse --grid wide --coupling-weights"
   "pse-lr-decay1-wide|3|--preset pse --grid wide --set lr_decay=1.0"
-  "randconv-colors-perchannel-wide|1|--preset randconv-colors --grid wide --set rand_conv_rgb=per-channel"
+  "randconv-colors-perchannel-wide|1|--preset randconv-colors --grid wide --set colors_input=6-channel --set rand_conv_rgb=per-channel"
   "randconv-colors-5d-wide|5|--preset randconv-colors --grid wide --set colors_input=official-5d --precision auto"
   "dropout-l2-colors-5d-wide|5|--preset dropout-l2-colors --grid wide --set colors_input=official-5d --flush-denormal --precision auto"
   "pse-colors-5d-wide|5|--preset pse-colors --grid wide --set colors_input=official-5d --precision auto"

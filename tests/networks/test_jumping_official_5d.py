@@ -194,7 +194,7 @@ def test_randconv_5d_keeps_red_out_of_the_green_channel():
 def test_config_selects_the_5d_network_and_rejects_what_does_not_apply():
     cfg = make_config("randconv-colors", colors_input="official-5d")
     assert cfg.network_layout == "official-5d" and cfg.rand_conv_channels == 1
-    assert make_config("randconv-colors").network_layout == "image"
+    assert make_config("randconv-colors", colors_input="6-channel").network_layout == "image"
     with pytest.raises(ValueError, match="applies to colors=True only"):
         make_config("randconv", colors_input="official-5d")
     with pytest.raises(ValueError, match="does not apply to colors_input"):

@@ -25,6 +25,7 @@ from pisces.envs.jumping import (
 from pisces.experiments.jumping.config import PRESETS, JumpingConfig, make_config
 from pisces.experiments.jumping.data import evaluated_states, pair_metrics
 from pisces.experiments.jumping.report import comparable as _comparable
+from pisces.experiments.jumping.report import overrides_label
 from pisces.experiments.jumping.trainer import EnsembleTrainer, JumpingTrainer
 from pisces.networks.randconv import apply_random_conv, sample_kernels
 
@@ -33,7 +34,7 @@ K = 18 * 56  # states per color
 
 @pytest.fixture(scope="module")
 def trainer() -> JumpingTrainer:
-    return JumpingTrainer(make_config("pse-colors", "wide", epochs=1), 0)
+    return JumpingTrainer(make_config("pse-colors", "wide", epochs=1, colors_input="6-channel"), 0)
 
 
 def test_inputs_are_two_rgb_frames_in_six_channels(trainer):
@@ -188,8 +189,9 @@ def test_red_and_green_rules_agree_with_closed_loop_rollouts(trainer):
 
 
 def test_randconv_on_rgb_mixes_colors_only_in_mix_mode():
-    assert make_config("randconv-colors").rand_conv_channels == 3
-    per_channel = make_config("randconv-colors", rand_conv_rgb="per-channel")
+    six = {"colors_input": "6-channel"}
+    assert make_config("randconv-colors", **six).rand_conv_channels == 3
+    per_channel = make_config("randconv-colors", rand_conv_rgb="per-channel", **six)
     assert per_channel.rand_conv_channels == 1 and PRESETS["randconv"].rand_conv_channels == 1
     x = torch.from_numpy(
         optimal_inputs(ALL_TASKS[:1], "red")[0, 5:6]
@@ -207,7 +209,9 @@ def test_randconv_on_rgb_mixes_colors_only_in_mix_mode():
 
 
 def test_vmapped_colored_seeds_match_the_per_seed_path():
-    cfg = make_config("randconv-pse-colors", "wide", batch_size=16, l2_reg=1e-4)
+    cfg = make_config(
+        "randconv-pse-colors", "wide", batch_size=16, l2_reg=1e-4, colors_input="6-channel"
+    )
     ens = EnsembleTrainer(cfg, [1, 2])
     values = torch.stack([ens.step() for _ in range(2)])
     ens.sync_members()
@@ -254,6 +258,21 @@ def test_color_presets_follow_table_g4():
         assert cfg.colors and "Table G.4" in cfg.source
         assert {k: getattr(cfg, k) for k in values} == values
     assert not PRESETS["pse-colors"].rand_conv and PRESETS["randconv-pse-colors"].rand_conv
+
+
+def test_color_presets_read_the_frames_as_the_official_code_did():
+    # the reading that gives the paper's Table G.1 (spec §9.5); the field's default, which
+    # records older than the field ran, stays the 6-channel port
+    for name in ("dropout-l2-colors", "pse-colors", "randconv-colors", "randconv-pse-colors"):
+        assert PRESETS[name].colors_input == "official-5d"
+        assert PRESETS[name].network_layout == "official-5d"
+    assert JumpingConfig(preset="pse", colors=True).colors_input == "6-channel"
+    old = make_config("randconv-colors", colors_input="6-channel").to_dict()
+    del old["colors_input"]  # a record written before the field: it ran 6 channels
+    result = {"preset": "randconv-colors", "config": old}
+    assert overrides_label(result) == " [colors_input=6-channel]"
+    now = {"preset": "randconv-colors", "config": PRESETS["randconv-colors"].to_dict()}
+    assert overrides_label(now) == ""
 
 
 def test_results_without_the_color_fields_stay_comparable():

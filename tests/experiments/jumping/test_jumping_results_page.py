@@ -242,7 +242,7 @@ def test_colored_runs_fill_table_g1_red_and_green_with_standard_errors(tmp_path)
     _record(root / "pse-colors-short", "pse-colors", 1, 5.0, epochs=10, stamps=short, colors=True)
     for seed in (1, 2):  # a variant of the preset: its own row, without the paper's value
         _record(root / "rc-pc", "randconv-colors", seed, 50.0, stamps=colored, colors=True,
-                rand_conv_rgb="per-channel")  # fmt: skip
+                rand_conv_rgb="per-channel", colors_input="6-channel")  # fmt: skip
     _record(root / "pse-wide", "pse", 1, 20.0)
     out = tmp_path / "results" / "README.md"
     argv = ["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]
@@ -266,7 +266,7 @@ def test_colored_runs_fill_table_g1_red_and_green_with_standard_errors(tmp_path)
     # paper Figure 4 (the red column) drawn under the table
     assert "![Figure 4](jumping/figures/fig4.png)" in g1
     assert (root / "figures" / "fig4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    variant = rows[("| RandConv [rand_conv_rgb=per-channel]", "red")]
+    variant = rows[("| RandConv [colors_input=6-channel, rand_conv_rgb=per-channel]", "red")]
     assert variant.endswith("| – | – | – |") and ("| RandConv", "red") not in rows
     # colored runs stay out of Table 1; the 10-epoch run is listed apart, not pooled
     table1 = page.split("## Table 2")[0]
@@ -275,24 +275,25 @@ def test_colored_runs_fill_table_g1_red_and_green_with_standard_errors(tmp_path)
     assert "pse-colors, wide grid, 10 epochs: 1 seed(s)" in page
 
 
-def test_bf16_and_5d_input_rows_stand_beside_the_paper_other_variants_do_not(tmp_path):
+def test_bf16_and_6_channel_input_rows_stand_beside_the_paper_other_variants_do_not(tmp_path):
     root = tmp_path / "results" / "jumping"
     for seed in (1, 2):
         _record(root / "pse-bf16", "pse", seed, 20.0 + seed, amp_bf16=True)
         _record(root / "pse-paper-loss", "pse", seed, 30.0 + seed, loss_variant="paper")
         colored = {"colors": True, "test_solved_pct_red": 6.0 + seed, "test_solved_pct_green": 99.0}
-        _record(root / "rc-5d", "randconv-colors", seed, 6.0, stamps=colored, colors=True,
-                colors_input="official-5d", amp_bf16=True)  # fmt: skip
+        _record(root / "rc-6ch", "randconv-colors", seed, 6.0, stamps=colored, colors=True,
+                colors_input="6-channel", amp_bf16=True)  # fmt: skip
     out = tmp_path / "README.md"
     assert cli.main(["jumping", "results-page", str(root), "--out", str(out), "--reps", "200"]) == 0
     rows = {tuple(line.split(" | ")[:2]): line for line in out.read_text().splitlines()}
-    # the paper's method in bf16, or on the official code's 5-D reading: the paper's number
+    # the paper's method in bf16, or on the clean 6-channel reading of the colored frames
+    # (the presets read them as the official code did): the paper's number
     bf16 = rows[("| PSEs [amp_bf16=True]", "wide")]
     assert bf16.endswith("| 33.6 (10.0) | **no** | -12.1 [-14.4, -9.8], p < 0.001 |")
-    five_d = "| RandConv [amp_bf16=True, colors_input=official-5d]"
+    six = "| RandConv [amp_bf16=True, colors_input=6-channel]"
     # 7, 8: outside a CI of [7, 8], but not by Welch's test (the paper's s.e. and our n = 2)
-    assert rows[(five_d, "red")].endswith("| 6.2 (0.4) | **no** | +1.3 [-0.9, +3.5], p = 0.15 |")
-    green = rows[(five_d, "green")]
+    assert rows[(six, "red")].endswith("| 6.2 (0.4) | **no** | +1.3 [-0.9, +3.5], p = 0.15 |")
+    green = rows[(six, "green")]
     assert green.endswith("| 99.6 (0.2) | **no** | -0.6 [-1.0, -0.2], p = 0.004 |")
     # another loss is another method: no paper number
     assert rows[("| PSEs [loss_variant=paper]", "wide")].endswith("| – | – | – |")

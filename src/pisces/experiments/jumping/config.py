@@ -17,7 +17,12 @@ The ``*-colors`` presets reproduce **Table G.1** (jumping task with red and gree
 paper §5.3) with the hyperparameters of **Table G.4**; ``pse-colors`` is also the official
 colored launch command of spec §8. With ``colors=True`` the run trains on the RED and GREEN
 data of the 18 training tasks (2016 states, 8 steps an epoch), draws its alignment pairs from
-the RED data only and evaluates both colors (spec §3.2, §4.5, §6.3, §7).
+the RED data only and evaluates both colors (spec §3.2, §4.5, §6.3, §7). They read the two RGB
+frames as the official code did (``colors_input="official-5d"``, spec §9.5), the reading that
+gives the paper's Table G.1 where the clean 6-channel port does not (RandConv's red and green
+columns: 6.2 / 100 % over seeds 1-2 against the paper's 6.2 / 99.6, and 17.9 / 9.7 on 6
+channels, seed 1: ``results/README.md``); ``--set colors_input=6-channel`` runs the clean
+port. A white preset run with ``colors=True`` keeps the field's default, the 6-channel input.
 
 Figure 5 (paper §5.4, PSEs from ε-suboptimal policies) is ``randconv-pse`` on the wide grid
 with ``psm_epsilon`` in {0, 0.1, …, 0.5} (``--set psm_epsilon=…``); ``psm_epsilon_mode``
@@ -95,8 +100,10 @@ class JumpingConfig:
     official code computes on its (60, 60, 3, 2) stack (spec §9.5): Keras' Conv2D takes the row
     as an extra batch axis and convolves each row over (column, color) with the 2 frames as
     channels, into a 30720-wide Dense layer; its RandConv's 2×2 kernel then spans (column,
-    color) (:class:`~pisces.networks.jumping.Official5DEncoder`). A reading kept to test
-    whether it explains the paper's Table G.1; ``rand_conv_rgb`` does not apply to it."""
+    color) (:class:`~pisces.networks.jumping.Official5DEncoder`); ``rand_conv_rgb`` does not
+    apply to it. The ``*-colors`` presets take ``official-5d`` (from session 19: it reproduces
+    Table G.1, the 6-channel port does not); the default stays ``6-channel``, which every
+    record written before the field existed ran."""
     rand_conv_p_identity: float = 0.1
     """Probability that one RandConv call is the identity (per call, not per sample)."""
     eval_mc_passes: int = 5
@@ -329,7 +336,8 @@ _EVAL_DROPOUT = 50
 #: 0.206 s / 40.6 s, pse-colors 0.238 s / 4.4 s, dropout-l2-colors 0.140 s / 3.3 s.
 #: Evaluation relative to the steps' time: randconv-pse-colors 5 x 42.9 s = 3.9 %,
 #: randconv-colors 4 x 40.6 s = 4.9 %, pse-colors 20 x 4.4 s = 2.3 %, dropout-l2-colors
-#: 20 x 3.3 s = 2.9 %.
+#: 20 x 3.3 s = 2.9 % (those were 6-channel steps; on the presets' 5-D input, full bf16 runs
+#: measured 1.0-2.8 %: ``benchmarks/results/jumping_runs.md``).
 _EVAL_RANDCONV_PSE_COLORS = 400
 _EVAL_RANDCONV_COLORS = 500
 _EVAL_PSE_COLORS = 100
@@ -419,6 +427,7 @@ PRESETS: dict[str, JumpingConfig] = {
         l2_reg=4.3e-4,
         dropout=0.3,
         colors=True,
+        colors_input="official-5d",
         eval_every=_EVAL_DROPOUT_COLORS,
     ),
     "pse-colors": JumpingConfig(
@@ -430,6 +439,7 @@ PRESETS: dict[str, JumpingConfig] = {
         temperature=0.5,
         alpha=5.0,
         colors=True,
+        colors_input="official-5d",
         eval_every=_EVAL_PSE_COLORS,
     ),
     "randconv-colors": JumpingConfig(
@@ -438,6 +448,7 @@ PRESETS: dict[str, JumpingConfig] = {
         learning_rate=5e-3,
         rand_conv=True,
         colors=True,
+        colors_input="official-5d",
         eval_every=_EVAL_RANDCONV_COLORS,
     ),
     "randconv-pse-colors": JumpingConfig(
@@ -448,6 +459,7 @@ PRESETS: dict[str, JumpingConfig] = {
         alpha=5.0,
         rand_conv=True,
         colors=True,
+        colors_input="official-5d",
         eval_every=_EVAL_RANDCONV_PSE_COLORS,
     ),
 }
