@@ -59,7 +59,8 @@ def test_results_page_tables_verdicts_and_figures(tmp_path, capsys):
     assert rows["ε = 0"].endswith("| 87.0 (10.1) | yes | -1.0 [-12.6, +10.6], p = 0.78 |")
     assert "pse, wide grid, 10 epochs: 1 seed(s)" in page  # off the protocol, listed apart
     assert "outside: PSEs (wide, n=2)" in page
-    assert "finds 1 of 2 cells different from the paper at p < 0.05: PSEs (wide, n=2)." in page
+    different = "finds 1 of 2 cells different from the paper at p < 0.05: PSEs (wide, n=2)"
+    assert f"{different} (by chance alone about 0.1 would be; 1 passes Holm's correction" in page
     table1, table2 = page.split("## Table 2")[0], page.split("## Table 2")[1].split("## ")[0]
     assert "| RandConv + Bisimulation | wide | 1 | 40.0 (–) |" in table1
     single = "| 40.0 [–, –] | 40.0 [–, –] | 41.4 (17.6) | n = 1: no CI | – |"
@@ -337,3 +338,14 @@ def test_figure4_bars_are_99_percent_cis_of_the_red_column(tmp_path):
     assert paper[0] == 37.9 and abs(paper[1] - (37.9 - 2.5758 * 1.9)) < 1e-3
     assert abs(paper[2] - (37.9 + 2.5758 * 1.9)) < 1e-3
     assert bars["RandConv"][:2] == (7.0, None) and bars["RandConv"][2][0] == 6.2
+
+
+def test_holm_rejects_step_down():
+    from pisces.experiments.jumping.results_page import holm_rejections
+
+    # m = 4: thresholds 0.0125, 0.0167, 0.025, 0.05 for the sorted p-values
+    assert holm_rejections([0.01, 0.04, 0.03, 0.005]) == 2  # 0.005, 0.01 pass; 0.03 > 0.025
+    assert holm_rejections([0.001, 0.002, 0.003, 0.04]) == 4
+    assert holm_rejections([0.03, 0.001]) == 2  # the last threshold is alpha itself
+    assert holm_rejections([0.03, 0.03]) == 0  # 0.03 > 0.05 / 2: nothing passes
+    assert holm_rejections([]) == 0 and holm_rejections([0.05]) == 1

@@ -211,6 +211,18 @@ def welch(c: Cell) -> Any:
     )
 
 
+def holm_rejections(pvalues: Iterable[float], alpha: float = 0.05) -> int:
+    """How many of the hypotheses Holm's step-down procedure rejects at family-wise error
+    ``alpha``: the sorted p-values ``p_(1) ≤ … ≤ p_(m)`` are rejected while
+    ``p_(k) ≤ alpha / (m − k + 1)``."""
+    ps = sorted(pvalues)
+    m = len(ps)
+    for k, p in enumerate(ps):
+        if p > alpha / (m - k):
+            return k
+    return m
+
+
 def _welch_text(w: Any) -> str:
     """``+1.2 [-3.4, +5.8], p = 0.61``: ours − paper, Welch's 95 % CI and p."""
     lo, hi = w.diff_ci
@@ -327,7 +339,7 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
         "paper mean in our CI | ours − paper [95% CI], Welch |\n"
         "|---|---|---|---|---|---|---|---|---|\n"
     )
-    lines, inside, outside, differ, tested = [], [], [], [], 0
+    lines, inside, outside, differ, pvalues = [], [], [], [], []
     for c in cells:
         s = _summary(c.scores, seed, reps)
         spread = s.std if c.spread == "std" else s.std / math.sqrt(s.n)
@@ -348,7 +360,7 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
         if c.paper is not None and not single:
             (inside if verdict == "yes" else outside).append(f"{c.row} ({c.column}, n={s.n})")
         if w is not None:
-            tested += 1
+            pvalues.append(w.p)
             if w.p < 0.05:
                 differ.append(f"{c.row} ({c.column}, n={s.n})")
     sentence = (
@@ -364,9 +376,12 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
         + (
             f" Welch's t-test, which also counts the paper's own sampling error (its spread "
             f"over {JUMPING_RUNS} runs) and our std's uncertainty at small n, finds "
-            f"{len(differ)} of {tested} cells different from the paper at p < 0.05"
-            + (f": {'; '.join(differ)}." if differ else ".")
-            if tested
+            f"{len(differ)} of {len(pvalues)} cells different from the paper at p < 0.05"
+            + (f": {'; '.join(differ)}" if differ else "")
+            + f" (by chance alone about {0.05 * len(pvalues):.1f} would be; "
+            f"{(k := holm_rejections(pvalues))} pass{'es' if k == 1 else ''} Holm's correction "
+            f"for the table's {len(pvalues)} test{'s' if len(pvalues) > 1 else ''})."
+            if pvalues
             else ""
         )
     )
