@@ -349,3 +349,29 @@ def test_holm_rejects_step_down():
     assert holm_rejections([0.03, 0.001]) == 2  # the last threshold is alpha itself
     assert holm_rejections([0.03, 0.03]) == 0  # 0.03 > 0.05 / 2: nothing passes
     assert holm_rejections([]) == 0 and holm_rejections([0.05]) == 1
+
+
+def test_colored_curves_draw_each_seed_of_the_presets_reading_only(tmp_path):
+    from pisces.experiments.jumping.results_page import page_records, plot_color_curves
+
+    root = tmp_path / "jumping"
+    for seed in (1, 2):
+        for folder, extra in (("pse-colors", {}), ("six", {"colors_input": "6-channel"})):
+            _record(root / folder, "pse-colors", seed, 30.0, colors=True, **extra)
+            path = root / folder / f"seed-{seed:03d}.json"
+            r = json.loads(path.read_text())
+            r["colors"] = True
+            r["eval_curve"] = [
+                {"epoch": e, "test_red_solved_pct": 10.0 * seed + e / 100,
+                 "test_green_solved_pct": 100.0}
+                for e in (100, 200, 2000)
+            ]  # fmt: skip
+            path.write_text(json.dumps(r))
+    records = page_records([root])
+    out = tmp_path / "curves.png"
+    assert plot_color_curves(records, out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the 6-channel variant alone draws nothing: the figure is the presets' reading
+    variant = [r for r in records if r["config"].get("colors_input") == "6-channel"]
+    assert len(variant) == 2 and not plot_color_curves(variant, tmp_path / "none.png")
+    assert not (tmp_path / "none.png").exists()

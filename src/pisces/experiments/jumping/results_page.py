@@ -482,6 +482,50 @@ def plot_curves(records: list[dict[str, Any]], grid: str, path: Path) -> bool:
     return True
 
 
+def plot_color_curves(records: list[dict[str, Any]], path: Path) -> bool:
+    """The colored task's red and green % of test tasks solved vs epoch, one panel per
+    ``*-colors`` preset as the presets run it (bf16 or not; other variants, e.g. the 6-channel
+    input, left out), **each seed its own line** (red solid, green dashed): at a few seeds a
+    median would hide how far one run swings between evaluations. False (no file) when there
+    is nothing to draw."""
+    from pisces.experiments.jumping import figures
+
+    by_row: dict[str, list[tuple[int, list[tuple[int, float, float]]]]] = {}
+    for r in records:
+        if not r.get("colors") or int(r["epochs"]) != PROTOCOL_EPOCHS:
+            continue
+        if overrides_label(r, ("amp_bf16",)):
+            continue
+        curve = [
+            (e["epoch"], e["test_red_solved_pct"], e["test_green_solved_pct"])
+            for e in r.get("eval_curve", [])
+            if "test_red_solved_pct" in e
+        ]
+        if curve:
+            row = COLORS_ROWS.get(r["preset"], r["preset"])
+            by_row.setdefault(row, []).append((int(r["seed"]), curve))
+    if not by_row:
+        return False
+    plt = figures.plt
+    rows = [r for r in COLORS_ROWS.values() if r in by_row]
+    fig, axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows), 3.2), squeeze=False)
+    for ax, row in zip(axes[0], rows, strict=True):
+        for seed, curve in sorted(by_row[row]):
+            epochs, red, green = zip(*curve, strict=True)
+            (line,) = ax.plot(epochs, red, lw=1.2, label=f"seed {seed}")
+            ax.plot(epochs, green, lw=0.8, ls="--", color=line.get_color())
+        ax.set_title(f"{row} (n={len(by_row[row])})", fontsize=9)
+        ax.set_ylim(-2, 102)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=6)
+    axes[0][0].set_ylabel("% of test tasks solved (red —, green --)")
+    fig.suptitle("Colored obstacles (Table G.1's presets): each seed", fontsize=10)
+    fig.tight_layout()
+    save_figure_atomic(fig, path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def plot_figure5(cells: list[Cell], path: Path) -> bool:
     """Figure 5 from the page's Figure-5 cells (:func:`suboptimality.figure`): one series per PSM
     mode that has runs at ε > 0, each starting from the ε = 0 cell; ε = 0.1-0.4 of the
@@ -737,6 +781,9 @@ def render(
         path = fig_dir / f"curves-{grid}.png"
         if plot_curves(records, grid, path):
             parts += [f"![training curves, {grid} grid]({rel(path)})", ""]
+    path = fig_dir / "curves-colors.png"
+    if plot_color_curves(records, path):
+        parts += [f"![training curves, colored obstacles]({rel(path)})", ""]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in records:
         if r.get("colors") or overrides_label(r):
