@@ -37,6 +37,10 @@
 # DRY=1 prints the jobs still to do, in order, and claims nothing. ONLY keeps the cells whose
 # folder matches the extended regex (e.g. ONLY=-5d- for a lane of the 5-D cells only); SKIP
 # drops those whose folder matches (e.g. SKIP=-5d- for every cell but those).
+# DEADLINE (from session 19; anything `date -d` reads, e.g. DEADLINE=01:25 or "+170 min") starts
+# only the seeds that `pisces jumping eta` expects to finish before it (an unknown estimate
+# runs): a session ends its lanes, and on a fresh machine a seed cut off loses all its work, so
+# the last hour goes to the short jobs.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -45,6 +49,21 @@ OUT="${OUT:-$here}"
 export OMP_NUM_THREADS=1
 PY="${PY:-$repo/.venv/bin/python}"
 P="$PY -m pisces.cli jumping train --device cpu --threads 1 --save-model"
+deadline=""
+[ -n "${DEADLINE:-}" ] && deadline=$(date -d "$DEADLINE" +%s)
+
+# fits DIR SEED: with a DEADLINE, whether the seed is expected to finish before it.
+fits() {
+  [ -n "$deadline" ] || return 0
+  local need left
+  need=$($PY -m pisces.cli jumping eta "$OUT/$1" --seed "$2" 2>/dev/null | cut -d' ' -f1)
+  left=$(( deadline - $(date +%s) ))
+  [[ "$need" =~ ^[0-9]+$ ]] || return 0
+  if [ "$need" -gt "$left" ]; then
+    echo "$1 seed $2: not started, ~$(( need / 60 )) min expected, $(( left / 60 )) min left" >&2
+    return 1
+  fi
+}
 
 # folder|seeds wanted|arguments after `jumping train`
 cells=(
@@ -116,6 +135,8 @@ for s in 1 2 3 4 5 6 7 8 9 10; do
     [ "$s" -le "$want" ] || continue
     if [ -n "${ONLY:-}" ] && ! grep -Eq -- "$ONLY" <<< "$dir"; then continue; fi
     if [ -n "${SKIP:-}" ] && grep -Eq -- "$SKIP" <<< "$dir"; then continue; fi
+    [ -e "$OUT/$dir/seed-$(printf '%03d' "$s").json" ] && continue
+    fits "$dir" "$s" || continue
     claim "$dir" "$s" || continue
     if [ -n "${DRY:-}" ]; then echo "$dir seed $s: $args"; continue; fi
     # shellcheck disable=SC2086  # $args is a list of flags

@@ -70,6 +70,10 @@ COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
             "pisces.experiments.jumping.bisim_transfer:configure",
             "Table 1's bisimulation-transfer baseline (tabular, no learning) per seed",
         ),
+        "eta": (
+            "pisces.experiments.jumping.eta:configure",
+            "expected wall time of one more seed of a run folder on this CPU (from its records)",
+        ),
         "results-page": (
             "pisces.experiments.jumping.results_page:configure",
             "every jumping-task table beside the paper, with figures, as one Markdown page",
