@@ -50,7 +50,11 @@ export OMP_NUM_THREADS=1
 PY="${PY:-$repo/.venv/bin/python}"
 P="$PY -m pisces.cli jumping train --device cpu --threads 1 --save-model"
 deadline=""
-[ -n "${DEADLINE:-}" ] && deadline=$(date -d "$DEADLINE" +%s)
+if [ -n "${DEADLINE:-}" ]; then
+  deadline=$(date -d "$DEADLINE" +%s)
+  # a clock time already past today (DEADLINE=01:20 at 23:00) means tomorrow's
+  [ "$deadline" -gt "$(date +%s)" ] || deadline=$(( deadline + 86400 ))
+fi
 
 # fits DIR SEED: with a DEADLINE, whether the seed is expected to finish before it.
 fits() {

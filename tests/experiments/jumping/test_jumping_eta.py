@@ -91,3 +91,8 @@ def test_the_queue_starts_only_what_fits_before_its_deadline(tmp_path):
     assert late.stdout == ""
     early = queue("+2 hours")
     assert early.stdout.splitlines()[0] == "pse-narrow seed 2: --preset pse --grid narrow"
+    # a clock time already past today is tomorrow's: an hour ago reads as 23 hours ahead
+    clock = subprocess.run(
+        ["date", "-d", "-1 hour", "+%H:%M"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert queue(clock).stdout.splitlines()[0].startswith("pse-narrow seed 2:")
