@@ -16,7 +16,10 @@
 #     from session 19 the presets read the 5-D input themselves, so these lines say
 #     colors_input=6-channel and the 5-D lines' --set colors_input=official-5d is redundant)
 #   Figure 5 (wide): ε = 0.5 exact; sampled ε = 0.1 and 0.3 (5 each)
-#   PSE gap (wide): Eq. 4 loss and coupling weights to 10 seeds; lr_decay = 1.0 (3)
+#   PSE gap (wide): Eq. 4 loss and coupling weights to 10 seeds; lr_decay = 1.0 (3); from
+#     session 19 the coupling weights on the random grid too (3), where `pse` sits 20 points
+#     below the paper: whether the weighted loss closes that gap as it does most of the wide one
+#     (fp32 like `pse-random`, so that the same seeds differ in the loss alone)
 #   RandConv on colors (wide, from session 13): rand_conv_rgb = per-channel (1), the RandConv
 #     that never mixes colors, beside the default `mix` whose agents jump on green (seed 1)
 #   Table G.1 with the official 5-D input (wide, from session 15): the four *-colors presets
@@ -94,6 +97,7 @@ cells=(
   "randconv-pse-colors-wide|1|--preset randconv-pse-colors --grid wide --set colors_input=6-channel"
   "pse-paper-variant-wide|10|--preset pse --grid wide --loss-variant paper"
   "pse-coupling-wide|10|--preset pse --grid wide --coupling-weights"
+  "pse-coupling-random|3|--preset pse --grid random --coupling-weights --precision fp32"
   "pse-lr-decay1-wide|3|--preset pse --grid wide --set lr_decay=1.0"
   "randconv-colors-perchannel-wide|1|--preset randconv-colors --grid wide --set colors_input=6-channel --set rand_conv_rgb=per-channel"
   "randconv-colors-5d-wide|5|--preset randconv-colors --grid wide --set colors_input=official-5d --precision auto"
