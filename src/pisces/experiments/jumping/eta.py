@@ -28,6 +28,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from pisces.argtypes import positive_int
+from pisces.errors import UsageError
 from pisces.experiments.jumping.records import SEED_GLOB, run_folders, stamp
 from pisces.experiments.jumping.report import PROTOCOL_EPOCHS
 from pisces.experiments.runs import CorruptResult, cpu_model, load_records
@@ -120,7 +122,10 @@ def _midrun_seconds(path: Path) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    seconds, basis = expected_seconds(args.folder, cpu_model(), args.seed)
+    try:
+        seconds, basis = expected_seconds(args.folder, cpu_model(), args.seed)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
     print(f"{'unknown' if seconds is None else round(seconds)} {basis}")
     return 0
 
@@ -129,6 +134,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = __doc__.splitlines()[0]
     parser.add_argument("folder", type=Path, help="a run folder (seed-*.json)")
     parser.add_argument(
-        "--seed", type=int, default=None, help="the seed to run next (its checkpoint counts)"
+        "--seed",
+        type=positive_int,
+        default=None,
+        help="the seed to run next (its checkpoint counts)",
     )
     parser.set_defaults(func=run)
