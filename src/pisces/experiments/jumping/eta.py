@@ -2,9 +2,8 @@
 
 ::
 
-    pisces jumping eta results/jumping/pse-narrow --seed 3
-    2130 median of 2 full runs of this folder on this CPU (AMD EPYC (avx512_bf16)), less 340 s
-    already done by its mid-run checkpoint
+    pisces jumping eta results/jumping/pse-narrow --seed 4
+    2536 median of 1 full run(s) of this folder on this CPU (AMD EPYC (avx512_bf16))
 
 The estimate is the median ``wall_seconds`` of the folder's full-protocol records that ran on
 this CPU model (``cpu`` stamp = :func:`~pisces.experiments.runs.cpu_model`). Without any, it

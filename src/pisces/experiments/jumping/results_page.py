@@ -350,12 +350,13 @@ def table_markdown(cells: list[Cell], *, seed: int, reps: int) -> tuple[str, str
         paper = "–" if c.paper is None else f"{c.paper[0]:.1f} ({c.paper[1]:.1f})"
         iqm_ci = (math.nan, math.nan) if single else s.iqm_ci
         mean_ci = (math.nan, math.nan) if single else s.mean_ci
+        w = welch(c)
         lines.append(
             f"| {c.row} | {c.column} | {s.n} | {_fmt(s.mean)} ({_fmt(spread)}) | "
             f"{_fmt(s.iqm)} [{_fmt(iqm_ci[0])}, "
             f"{_fmt(iqm_ci[1])}] | {_fmt(s.mean)} [{_fmt(mean_ci[0])}, "
             f"{_fmt(mean_ci[1])}] | {paper} | {verdict} | "
-            f"{'–' if (w := welch(c)) is None else _welch_text(w)} |"
+            f"{'–' if w is None else _welch_text(w)} |"
         )
         if c.paper is not None and not single:
             (inside if verdict == "yes" else outside).append(f"{c.row} ({c.column}, n={s.n})")
