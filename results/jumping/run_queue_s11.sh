@@ -37,7 +37,8 @@
 #
 #   SRC=<pinned worktree>/src OUT=$PWD/results/jumping [PY=<python>] [DRY=1] [ONLY=<regex>] \
 #       [SKIP=<regex>] results/jumping/run_queue_s11.sh          # one lane; start one per core
-# DRY=1 prints the jobs still to do, in order, and claims nothing. ONLY keeps the cells whose
+# DRY=1 prints the jobs still to do, in order, each with the minutes `pisces jumping eta` expects
+# it to take here, and their total in lane-hours; it claims nothing. ONLY keeps the cells whose
 # folder matches the extended regex (e.g. ONLY=-5d- for a lane of the 5-D cells only); SKIP
 # drops those whose folder matches (e.g. SKIP=-5d- for every cell but those).
 # DEADLINE (from session 19; anything `date -d` reads, e.g. DEADLINE=01:25 or "+170 min") starts
@@ -59,13 +60,21 @@ if [ -n "${DEADLINE:-}" ]; then
   [ "$deadline" -gt "$(date +%s)" ] || deadline=$(( deadline + 86400 ))
 fi
 
-# fits DIR SEED: with a DEADLINE, whether the seed is expected to finish before it.
+# eta DIR SEED: sets `need` to the seconds `pisces jumping eta` expects one more seed of DIR to
+# take on this CPU ("" when it has nothing to go by).
+need=""
+eta() {
+  need=$($PY -m pisces.cli jumping eta "$OUT/$1" --seed "$2" 2>/dev/null | cut -d' ' -f1)
+  [[ "$need" =~ ^[0-9]+$ ]] || need=""
+}
+
+# fits DIR SEED: with a DEADLINE, whether the seed is expected to finish before it (uses the
+# `need` that eta set for this seed).
 fits() {
   [ -n "$deadline" ] || return 0
-  local need left
-  need=$($PY -m pisces.cli jumping eta "$OUT/$1" --seed "$2" 2>/dev/null | cut -d' ' -f1)
+  local left
   left=$(( deadline - $(date +%s) ))
-  [[ "$need" =~ ^[0-9]+$ ]] || return 0
+  [ -n "$need" ] || return 0
   if [ "$need" -gt "$left" ]; then
     echo "$1 seed $2: not started, ~$(( need / 60 )) min expected, $(( left / 60 )) min left" >&2
     return 1
@@ -137,6 +146,7 @@ release() {
   ( flock 9; rm -f "$OUT/$1/.claim-seed-$(printf '%03d' "$2")" ) 9> "$lock"
 }
 
+jobs=0 total=0 unknown=0
 for s in 1 2 3 4 5 6 7 8 9 10; do
   for cell in "${cells[@]}"; do
     IFS='|' read -r dir want args <<< "$cell"
@@ -144,11 +154,27 @@ for s in 1 2 3 4 5 6 7 8 9 10; do
     if [ -n "${ONLY:-}" ] && ! grep -Eq -- "$ONLY" <<< "$dir"; then continue; fi
     if [ -n "${SKIP:-}" ] && grep -Eq -- "$SKIP" <<< "$dir"; then continue; fi
     [ -e "$OUT/$dir/seed-$(printf '%03d' "$s").json" ] && continue
+    need=""
+    if [ -n "$deadline" ] || [ -n "${DRY:-}" ]; then eta "$dir" "$s"; fi
     fits "$dir" "$s" || continue
     claim "$dir" "$s" || continue
-    if [ -n "${DRY:-}" ]; then echo "$dir seed $s: $args"; continue; fi
+    if [ -n "${DRY:-}" ]; then
+      jobs=$(( jobs + 1 ))
+      if [ -n "$need" ]; then
+        total=$(( total + need ))
+        echo "$dir seed $s: $args  (~$(( need / 60 )) min here)"
+      else
+        unknown=$(( unknown + 1 ))
+        echo "$dir seed $s: $args  (no estimate)"
+      fi
+      continue
+    fi
     # shellcheck disable=SC2086  # $args is a list of flags
     $P $args --seeds "$s" --out "$OUT/$dir" || echo "$dir seed $s failed (exit $?)" >&2
     release "$dir" "$s"
   done
 done
+if [ -n "${DRY:-}" ]; then
+  echo "# $jobs job(s): ~$(awk "BEGIN { printf \"%.1f\", $total / 3600 }") lane-hours on this CPU" \
+    "for the $(( jobs - unknown )) with an estimate, $unknown without"
+fi

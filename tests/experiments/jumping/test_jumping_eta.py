@@ -88,9 +88,15 @@ def test_the_queue_starts_only_what_fits_before_its_deadline(tmp_path):
 
     late = queue("+30 min")
     assert "pse-narrow seed 2: not started, ~60 min expected, " in late.stderr  # ~29 min left
-    assert late.stdout == ""
+    assert late.stdout.splitlines() == [
+        "# 0 job(s): ~0.0 lane-hours on this CPU for the 0 with an estimate, 0 without"
+    ]
     early = queue("+2 hours")
-    assert early.stdout.splitlines()[0] == "pse-narrow seed 2: --preset pse --grid narrow"
+    lines = early.stdout.splitlines()
+    assert lines[0] == "pse-narrow seed 2: --preset pse --grid narrow  (~60 min here)"
+    # the dry run totals what it lists: seeds 2-5 at an hour each
+    total = "# 4 job(s): ~4.0 lane-hours on this CPU for the 4 with an estimate, 0 without"
+    assert lines[-1] == total
     # a clock time already past today is tomorrow's: an hour ago reads as 23 hours ahead
     clock = subprocess.run(
         ["date", "-d", "-1 hour", "+%H:%M"], capture_output=True, text=True, check=True
