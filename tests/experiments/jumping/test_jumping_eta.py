@@ -97,6 +97,12 @@ def test_the_queue_starts_only_what_fits_before_its_deadline(tmp_path):
     # the dry run totals what it lists: seeds 2-5 at an hour each
     total = "# 4 job(s): ~4.0 lane-hours on this CPU for the 4 with an estimate, 0 without"
     assert lines[-1] == total
+    # a cell with no folder yet has no estimate and still runs (eta's error is not the lane's)
+    fresh = subprocess.run(
+        ["bash", str(QUEUE)], env=env | {"ONLY": "^pse-(narrow|random)$", "DEADLINE": "+2 hours"},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "pse-random seed 1: --preset pse --grid random  (no estimate)" in fresh.stdout
     # a clock time already past today is tomorrow's: an hour ago reads as 23 hours ahead
     clock = subprocess.run(
         ["date", "-d", "-1 hour", "+%H:%M"], capture_output=True, text=True, check=True
