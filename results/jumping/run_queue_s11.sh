@@ -63,12 +63,15 @@ if [ -n "${DEADLINE:-}" ]; then
   [ "$deadline" -gt "$(date +%s)" ] || deadline=$(( deadline + 86400 ))
 fi
 
-# eta DIR SEED: sets `need` to the seconds `pisces jumping eta` expects one more seed of DIR to
-# take on this CPU ("" when it has nothing to go by).
+# eta DIR SEED [LIKE]: sets `need` to the seconds `pisces jumping eta` expects one more seed of
+# DIR to take on this CPU, going by LIKE's runs while DIR has none ("" with nothing to go by).
 need=""
 eta() {
+  local like=()
+  [ -z "${3:-}" ] || like=(--like "$OUT/$3")
   # a cell with no folder yet makes eta fail: no estimate, not the lane's end (set -e)
-  need=$({ $PY -m pisces.cli jumping eta "$OUT/$1" --seed "$2" 2>/dev/null || true; } | cut -d' ' -f1)
+  need=$({ $PY -m pisces.cli jumping eta "$OUT/$1" --seed "$2" "${like[@]}" 2>/dev/null || true; } \
+    | cut -d' ' -f1)
   [[ "$need" =~ ^[0-9]+$ ]] || need=""
 }
 
@@ -85,7 +88,8 @@ fits() {
   fi
 }
 
-# folder|seeds wanted|arguments after `jumping train`
+# folder|seeds wanted|arguments after `jumping train`[|the folder whose run times to go by
+# while this one has none, for DEADLINE and DRY]
 cells=(
   "randconv-narrow|5|--preset randconv --grid narrow"
   "randconv-random|5|--preset randconv --grid random"
@@ -110,8 +114,8 @@ cells=(
   "randconv-pse-colors-wide|1|--preset randconv-pse-colors --grid wide --set colors_input=6-channel"
   "pse-paper-variant-wide|10|--preset pse --grid wide --loss-variant paper"
   "pse-coupling-wide|10|--preset pse --grid wide --coupling-weights"
-  "pse-coupling-random|3|--preset pse --grid random --coupling-weights --precision fp32"
-  "pse-coupling-narrow|3|--preset pse --grid narrow --coupling-weights --precision fp32"
+  "pse-coupling-random|3|--preset pse --grid random --coupling-weights --precision fp32|pse-random"
+  "pse-coupling-narrow|3|--preset pse --grid narrow --coupling-weights --precision fp32|pse-narrow"
   "pse-lr-decay1-wide|3|--preset pse --grid wide --set lr_decay=1.0"
   "randconv-colors-perchannel-wide|1|--preset randconv-colors --grid wide --set colors_input=6-channel --set rand_conv_rgb=per-channel"
   "randconv-colors-5d-wide|5|--preset randconv-colors --grid wide --set colors_input=official-5d --precision auto"
@@ -154,13 +158,13 @@ release() {
 jobs=0 total=0 unknown=0
 for s in 1 2 3 4 5 6 7 8 9 10; do
   for cell in "${cells[@]}"; do
-    IFS='|' read -r dir want args <<< "$cell"
+    IFS='|' read -r dir want args like <<< "$cell"
     [ "$s" -le "$want" ] || continue
     if [ -n "${ONLY:-}" ] && ! grep -Eq -- "$ONLY" <<< "$dir"; then continue; fi
     if [ -n "${SKIP:-}" ] && grep -Eq -- "$SKIP" <<< "$dir"; then continue; fi
     [ -e "$OUT/$dir/seed-$(printf '%03d' "$s").json" ] && continue
     need=""
-    if [ -n "$deadline" ] || [ -n "${DRY:-}" ]; then eta "$dir" "$s"; fi
+    if [ -n "$deadline" ] || [ -n "${DRY:-}" ]; then eta "$dir" "$s" "$like"; fi
     fits "$dir" "$s" || continue
     claim "$dir" "$s" || continue
     if [ -n "${DRY:-}" ]; then

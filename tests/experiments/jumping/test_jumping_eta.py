@@ -71,6 +71,25 @@ def test_a_midrun_checkpoint_counts_what_it_has_done(tmp_path, capsys):
         expected_seconds(cell, cpu_model(), seed=4)
 
 
+def test_a_cell_not_started_goes_by_the_folder_it_is_like(tmp_path, capsys):
+    like = tmp_path / "pse-narrow"
+    _seed(like, 1, 1000.0, cpu_model())
+    new = tmp_path / "pse-coupling-narrow"  # no folder yet
+    seconds, basis = expected_seconds(new, cpu_model(), seed=1, like=like)
+    assert seconds == 1000.0 and basis.startswith("no record in this folder yet: as pse-narrow")
+    new.mkdir()
+    torch.save({"wall_seconds": 250.0}, new / ".seed-001.midrun.pt")  # a seed under way
+    assert expected_seconds(new, cpu_model(), seed=1, like=like)[0] == 750.0
+    _seed(new, 2, 3000.0, cpu_model())  # once the folder has its own runs, they count
+    assert expected_seconds(new, cpu_model(), like=like)[0] == 3000.0
+    (tmp_path / "empty").mkdir()  # nothing to go by either way
+    assert expected_seconds(tmp_path / "x", cpu_model(), like=tmp_path / "empty")[0] is None
+    with pytest.raises(FileNotFoundError, match="no such folder \\(--like\\)"):
+        expected_seconds(new, cpu_model(), like=tmp_path / "missing")
+    assert cli.main(["jumping", "eta", str(tmp_path / "y"), "--like", str(like)]) == 0
+    assert capsys.readouterr().out.split()[0] == "1000"
+
+
 @pytest.mark.skipif(shutil.which("bash") is None or shutil.which("flock") is None, reason="bash")
 def test_the_queue_starts_only_what_fits_before_its_deadline(tmp_path):
     out = tmp_path / "jumping"
@@ -97,12 +116,21 @@ def test_the_queue_starts_only_what_fits_before_its_deadline(tmp_path):
     # the dry run totals what it lists: seeds 2-5 at an hour each
     total = "# 4 job(s): ~4.0 lane-hours on this CPU for the 4 with an estimate, 0 without"
     assert lines[-1] == total
-    # a cell with no folder yet has no estimate and still runs (eta's error is not the lane's)
+    # a cell with no folder yet has no estimate and still runs (eta's error is not the lane's),
+    # unless the queue names a folder to go by: pse-coupling-narrow goes by pse-narrow's hour
+    only = "^pse-(narrow|random|coupling-narrow)$"
     fresh = subprocess.run(
-        ["bash", str(QUEUE)], env=env | {"ONLY": "^pse-(narrow|random)$", "DEADLINE": "+2 hours"},
+        ["bash", str(QUEUE)], env=env | {"ONLY": only, "DEADLINE": "+2 hours"},
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert "pse-random seed 1: --preset pse --grid random  (no estimate)" in fresh.stdout
+    coupled = "pse-coupling-narrow seed 1: --preset pse --grid narrow --coupling-weights"
+    assert f"{coupled} --precision fp32  (~60 min here)" in fresh.stdout
+    late = subprocess.run(
+        ["bash", str(QUEUE)], env=env | {"ONLY": only, "DEADLINE": "+30 min"},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "pse-coupling-narrow seed 1: not started, ~60 min expected" in late.stderr
     # a clock time already past today is tomorrow's: an hour ago reads as 23 hours ahead
     clock = subprocess.run(
         ["date", "-d", "-1 hour", "+%H:%M"], capture_output=True, text=True, check=True

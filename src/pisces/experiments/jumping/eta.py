@@ -9,8 +9,10 @@ The estimate is the median ``wall_seconds`` of the folder's full-protocol record
 this CPU model (``cpu`` stamp = :func:`~pisces.experiments.runs.cpu_model`). Without any, it
 is the folder's median on another CPU scaled by how much faster this CPU ran the same
 precision in the sibling folders run on both (the median ratio over them; CPUs differ by up to
-~2×, and by precision); without such a sibling, the unscaled median; without any record,
-unknown. With ``--seed``, the wall time the seed's mid-run checkpoint
+~2×, and by precision); without such a sibling, the unscaled median. A folder with no record
+yet (or none at all: a cell not started) goes by ``--like`` FOLDER's estimate, the cell it
+should cost about as much as (the same preset and grid with another loss, say); without
+that, unknown. With ``--seed``, the wall time the seed's mid-run checkpoint
 (``.seed-<s>.midrun.pt``) has already used is subtracted. A queue uses it to start, near a
 deadline, only the seeds that can finish before it (``DEADLINE`` in
 ``results/jumping/run_queue_s11.sh``): a seed cut off by the end of a session on a fresh
@@ -53,24 +55,33 @@ def expected_seconds(
     cpu: str,
     seed: int | None = None,
     siblings: list[Path] | None = None,
+    like: str | Path | None = None,
 ) -> tuple[float | None, str]:
     """``(seconds, basis)``: the expected wall time of one more full-protocol seed of
     ``folder`` on ``cpu`` (see the module docstring), or ``(None, why)`` with no record to go
     by. ``siblings``: the folders that give CPU speed ratios (None: every run folder beside
     ``folder``). ``seed``: subtract what that seed's mid-run checkpoint has already used
-    (never below 0).
+    (never below 0). ``like``: the folder whose estimate stands in while ``folder`` has no
+    full-protocol record (``folder`` may then not exist yet).
 
     Raises:
-        FileNotFoundError: ``folder`` does not exist.
+        FileNotFoundError: ``folder`` does not exist (and no ``like``), or ``like`` does not.
         ValueError: a record in it cannot be read, or the mid-run checkpoint cannot.
     """
     folder = Path(folder)
-    if not folder.is_dir():
+    if like is not None and not Path(like).is_dir():
+        raise FileNotFoundError(f"{like}: no such folder (--like)")
+    if not folder.is_dir() and like is None:
         raise FileNotFoundError(f"{folder}: no such folder")
-    mine = _walls(folder)
+    mine = _walls(folder) if folder.is_dir() else {}
     here = [w for (c, _), ws in mine.items() if c == cpu for w in ws]
     med = statistics.median
-    if here:
+    if not mine and like is not None:
+        estimate, basis = expected_seconds(like, cpu, None, siblings)
+        if estimate is None:
+            return None, f"no full-protocol record in {folder} nor in {like}"
+        basis = f"no record in this folder yet: as {Path(like).name}, {basis}"
+    elif here:
         estimate = float(med(here))
         basis = f"median of {len(here)} full run(s) of this folder on this CPU ({cpu})"
     elif mine:
@@ -122,7 +133,7 @@ def _midrun_seconds(path: Path) -> float:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        seconds, basis = expected_seconds(args.folder, cpu_model(), args.seed)
+        seconds, basis = expected_seconds(args.folder, cpu_model(), args.seed, like=args.like)
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     print(f"{'unknown' if seconds is None else round(seconds)} {basis}")
@@ -137,5 +148,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=None,
         help="the seed to run next (its checkpoint counts)",
+    )
+    parser.add_argument(
+        "--like",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="the run folder whose estimate stands in while this one has no record",
     )
     parser.set_defaults(func=run)
