@@ -22,7 +22,10 @@
 #     (fp32 like `pse-random`, so that the same seeds differ in the loss alone); from session
 #     20 on the narrow grid too (3, fp32), where the unweighted `pse` already matches the paper:
 #     one loss has to fit all three columns, so whether the weights keep narrow near 9.3 tells
-#     which loss the paper's row ran
+#     which loss the paper's row ran (seed 1: 7.5, the paper's 9.3, so the weighted loss fits
+#     all three); and RandConv + PSEs wide with the weights (3, auto precision: bf16 where the
+#     CPU has bf16 units, like `randconv-pse-wide-bf16`), the row that matches the paper
+#     unweighted: whether one loss can fit both PSE rows
 #   RandConv on colors (wide, from session 13): rand_conv_rgb = per-channel (1), the RandConv
 #     that never mixes colors, beside the default `mix` whose agents jump on green (seed 1)
 #   Table G.1 with the official 5-D input (wide, from session 15): the four *-colors presets
@@ -116,6 +119,7 @@ cells=(
   "pse-coupling-wide|10|--preset pse --grid wide --coupling-weights"
   "pse-coupling-random|3|--preset pse --grid random --coupling-weights --precision fp32|pse-random"
   "pse-coupling-narrow|3|--preset pse --grid narrow --coupling-weights --precision fp32|pse-narrow"
+  "randconv-pse-coupling-wide|3|--preset randconv-pse --grid wide --coupling-weights --precision auto|randconv-pse-wide-bf16"
   "pse-lr-decay1-wide|3|--preset pse --grid wide --set lr_decay=1.0"
   "randconv-colors-perchannel-wide|1|--preset randconv-colors --grid wide --set colors_input=6-channel --set rand_conv_rgb=per-channel"
   "randconv-colors-5d-wide|5|--preset randconv-colors --grid wide --set colors_input=official-5d --precision auto"
