@@ -47,6 +47,9 @@
 # it to take here, and their total in lane-hours; it claims nothing. ONLY keeps the cells whose
 # folder matches the extended regex (e.g. ONLY=-5d- for a lane of the 5-D cells only); SKIP
 # drops those whose folder matches (e.g. SKIP=-5d- for every cell but those).
+# FILL=1 (from session 21) makes a lane go on, once its own cells are done or none of their
+# seeds fits before DEADLINE, to the cells its ONLY and SKIP dropped (the 5-D lane's seeds take
+# ~1-2 h, so near a deadline it would otherwise idle while the other lane still has short jobs).
 # DEADLINE (from session 19; anything `date -d` reads, e.g. DEADLINE=01:25 or "+170 min") starts
 # only the seeds that `pisces jumping eta` expects to finish before it (an unknown estimate
 # runs): a session ends its lanes, and on a fresh machine a seed cut off loses all its work, so
@@ -159,34 +162,52 @@ release() {
   ( flock 9; rm -f "$OUT/$1/.claim-seed-$(printf '%03d' "$2")" ) 9> "$lock"
 }
 
-jobs=0 total=0 unknown=0
-for s in 1 2 3 4 5 6 7 8 9 10; do
-  for cell in "${cells[@]}"; do
-    IFS='|' read -r dir want args like <<< "$cell"
-    [ "$s" -le "$want" ] || continue
-    if [ -n "${ONLY:-}" ] && ! grep -Eq -- "$ONLY" <<< "$dir"; then continue; fi
-    if [ -n "${SKIP:-}" ] && grep -Eq -- "$SKIP" <<< "$dir"; then continue; fi
-    [ -e "$OUT/$dir/seed-$(printf '%03d' "$s").json" ] && continue
-    need=""
-    if [ -n "$deadline" ] || [ -n "${DRY:-}" ]; then eta "$dir" "$s" "$like"; fi
-    fits "$dir" "$s" || continue
-    claim "$dir" "$s" || continue
-    if [ -n "${DRY:-}" ]; then
-      jobs=$(( jobs + 1 ))
-      if [ -n "$need" ]; then
-        total=$(( total + need ))
-        echo "$dir seed $s: $args  (~$(( need / 60 )) min here)"
-      else
-        unknown=$(( unknown + 1 ))
-        echo "$dir seed $s: $args  (no estimate)"
+# kept DIR: whether the lane's ONLY and SKIP keep the cell.
+kept() {
+  if [ -n "${ONLY:-}" ] && ! grep -Eq -- "$ONLY" <<< "$1"; then return 1; fi
+  if [ -n "${SKIP:-}" ] && grep -Eq -- "$SKIP" <<< "$1"; then return 1; fi
+  return 0
+}
+
+# one pass over the rounds: `main` runs the cells the lane keeps, `fill` the ones it drops
+pass() {
+  for s in 1 2 3 4 5 6 7 8 9 10; do
+    for cell in "${cells[@]}"; do
+      IFS='|' read -r dir want args like <<< "$cell"
+      [ "$s" -le "$want" ] || continue
+      if [ "$1" = main ]; then kept "$dir" || continue; else ! kept "$dir" || continue; fi
+      [ -e "$OUT/$dir/seed-$(printf '%03d' "$s").json" ] && continue
+      need=""
+      if [ -n "$deadline" ] || [ -n "${DRY:-}" ]; then eta "$dir" "$s" "$like"; fi
+      fits "$dir" "$s" || continue
+      claim "$dir" "$s" || continue
+      if [ -n "${DRY:-}" ]; then
+        jobs=$(( jobs + 1 ))
+        if [ -n "$need" ]; then
+          total=$(( total + need ))
+          echo "$dir seed $s: $args  (~$(( need / 60 )) min here)"
+        else
+          unknown=$(( unknown + 1 ))
+          echo "$dir seed $s: $args  (no estimate)"
+        fi
+        continue
       fi
-      continue
-    fi
-    # shellcheck disable=SC2086  # $args is a list of flags
-    $P $args --seeds "$s" --out "$OUT/$dir" || echo "$dir seed $s failed (exit $?)" >&2
-    release "$dir" "$s"
+      # shellcheck disable=SC2086  # $args is a list of flags
+      $P $args --seeds "$s" --out "$OUT/$dir" || echo "$dir seed $s failed (exit $?)" >&2
+      release "$dir" "$s"
+    done
   done
-done
+}
+
+jobs=0 total=0 unknown=0
+pass main
+# FILL=1: then the cells ONLY and SKIP dropped, so a lane whose own cells are done (or none of
+# whose seeds fits before DEADLINE) helps the other lanes instead of idling; claims keep two
+# lanes off one seed. Without ONLY or SKIP there is nothing to fill with.
+if [ -n "${FILL:-}" ] && { [ -n "${ONLY:-}" ] || [ -n "${SKIP:-}" ]; }; then
+  if [ -n "${DRY:-}" ]; then echo "# then (FILL) the cells ONLY and SKIP dropped:"; fi
+  pass fill
+fi
 if [ -n "${DRY:-}" ]; then
   echo "# $jobs job(s): ~$(awk "BEGIN { printf \"%.1f\", $total / 3600 }") lane-hours on this CPU" \
     "for the $(( jobs - unknown )) with an estimate, $unknown without"

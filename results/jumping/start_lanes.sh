@@ -10,8 +10,10 @@
 # TAG names the pin (../pin-TAG), the queue copy (/tmp/q-TAG.sh) and the logs
 # (runs/lane-{C,D}.TAG.log); DEADLINE (e.g. 01:20: the session's end less the time to land what
 # finished) is passed to the queue, which then starts only the seeds expected to finish before
-# it. LANES="D" (or "C") starts one lane only (default "D C"). Prints the commands it ran, for
-# COMMANDS.md. Stop a lane with `kill -- -<its PGID>`.
+# it. Each lane fills (FILL=1, from session 21): once none of its own cells' seeds is left or
+# fits before DEADLINE, it goes on to the other lane's cells. LANES="D" (or "C") starts one
+# lane only (default "D C"). Prints the commands it ran, for COMMANDS.md. Stop a lane with
+# `kill -- -<its PGID>`.
 set -euo pipefail
 tag="${1:?usage: start_lanes.sh TAG [DEADLINE]}"
 deadline="${2:-}"
@@ -30,9 +32,9 @@ echo "# lanes from $pin at $commit${deadline:+, DEADLINE=$deadline}"
 for lane in ${LANES:-D C}; do
   if [ "$lane" = D ]; then filter=(ONLY=-5d-); else filter=(SKIP=-5d-); fi
   log="runs/lane-$lane.$tag.log"
-  env PY="$repo/.venv/bin/python" SRC="$pin/src" OUT="$repo/results/jumping" "${filter[@]}" \
+  env PY="$repo/.venv/bin/python" SRC="$pin/src" OUT="$repo/results/jumping" "${filter[@]}" FILL=1 \
     ${deadline:+DEADLINE="$deadline"} setsid nohup bash "$queue" > "$log" 2>&1 &
-  echo "PY=\$PWD/.venv/bin/python SRC=$pin/src OUT=\$PWD/results/jumping ${filter[*]}" \
+  echo "PY=\$PWD/.venv/bin/python SRC=$pin/src OUT=\$PWD/results/jumping ${filter[*]} FILL=1" \
     "${deadline:+DEADLINE=$deadline }setsid nohup bash $queue > $log 2>&1 &"
 done
 sleep 2

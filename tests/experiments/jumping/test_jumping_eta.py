@@ -136,3 +136,38 @@ def test_the_queue_starts_only_what_fits_before_its_deadline(tmp_path):
         ["date", "-d", "-1 hour", "+%H:%M"], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert queue(clock).stdout.splitlines()[0].startswith("pse-narrow seed 2:")
+
+
+@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("flock") is None, reason="bash")
+def test_a_filling_lane_goes_on_to_the_cells_its_filter_drops(tmp_path):
+    out = tmp_path / "jumping"
+    _seed(out / "pse-narrow", 1, 3600.0, cpu_model())
+    # a python that fails at once: no estimates and no bf16 cell, so the lists are this test's
+    # alone on any CPU, and the ~300 dry-run jobs below take no interpreter start each
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    env = os.environ | {"DRY": "1", "OUT": str(out), "PY": str(fake), "SRC": str(ROOT / "src")}
+
+    def queue(**extra: str) -> list[str]:
+        done = subprocess.run(
+            ["bash", str(QUEUE)], env=env | extra, capture_output=True, text=True, check=True
+        )  # fmt: skip
+        return done.stdout.splitlines()
+
+    def folders(lines: list[str]) -> list[str]:
+        return [line.split(" seed ")[0] for line in lines if not line.startswith("#")]
+
+    alone = queue(ONLY="^pse-narrow$")
+    assert folders(alone) == ["pse-narrow"] * 4  # seeds 2-5 and nothing else
+    filled = queue(ONLY="^pse-narrow$", FILL="1")
+    cut = filled.index("# then (FILL) the cells ONLY and SKIP dropped:")
+    assert filled[:cut] == alone[:-1]  # its own cells first, as without FILL
+    rest = folders(filled[cut + 1 :])
+    # then every other cell, in the queue's rounds (round 1 first), never its own again
+    assert "pse-narrow" not in rest and rest[0] == "randconv-narrow"
+    assert {"pse-random", "randconv-colors-5d-wide", "pse-coupling-wide"} <= set(rest)
+    # SKIP's complement likewise; with neither filter FILL adds nothing
+    skipped = folders(queue(SKIP="-5d-", FILL="1"))
+    assert skipped[-1].endswith("-5d-wide") and not skipped[0].endswith("-5d-wide")
+    assert queue(FILL="1") == queue()
