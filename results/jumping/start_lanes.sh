@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Start the jumping-task queue's two background lanes (run_queue_s11.sh) the way every session
 # since 11 has, in one command: a worktree pinned at HEAD (edits in this checkout never reach a
-# running seed), the queue copied out of the tree, lane D on the 5-D colored cells and lane C
-# on the rest, each at the lowest CPU priority across sessions (autogroup nice 19), logs in
-# runs/. Each lane resumes its seeds from their mid-run checkpoints where the machine kept them.
+# running seed), the pinned commit's queue copied out of the tree, lane D on the 5-D colored
+# cells and lane C on the rest, each at the lowest CPU priority across sessions (autogroup
+# nice 19), logs in runs/. Each lane resumes its seeds from their mid-run checkpoints where the machine kept them.
 #
 #   results/jumping/start_lanes.sh TAG [DEADLINE]
 #
@@ -25,7 +25,7 @@ if [ ! -d "$pin" ]; then
   git worktree add --detach "$pin" HEAD > /dev/null
 fi
 queue="/tmp/q-$tag.sh"
-cp results/jumping/run_queue_s11.sh "$queue"
+cp "$pin/results/jumping/run_queue_s11.sh" "$queue"  # the pinned commit's queue, not this checkout's
 mkdir -p runs
 commit="$(git -C "$pin" rev-parse --short HEAD)"
 echo "# lanes from $pin at $commit${deadline:+, DEADLINE=$deadline}"
