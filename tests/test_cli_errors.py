@@ -57,6 +57,7 @@ CASES = [
     (["jumping", "eta", "{out}", "--seed", "0"], "--seed: must be >= 1, got 0"),
     (["jumping", "eta", "{out}", "--like", "{out}/nope"], "nope: no such folder (--like)"),
     (["jumping", "compare", "{out}/nope", "{out}"], "nope: no such folder"),
+    (["jumping", "compare", "{out}", "{out}", "{out}"], "folders come in pairs (BASE OTHER"),
     (["jumping", "dynamics", "{out}/nope", "--out", "{out}/d.png"], "nope: no such folder"),
     (["jumping", "dynamics", "{out}", "--out", "{out}/d.pdf"], "expected a .png path"),
     (

@@ -106,3 +106,35 @@ def test_compare_bad_cells_are_one_line_errors(tmp_path, capsys, case):
         else ("no preset/grid cell on both sides (base: ['pse/wide']; other: ['randconv/wide'])")
     )
     assert want in err
+
+
+def test_several_pairs_make_one_page_with_a_summary_row_per_cell(tmp_path, capsys):
+    scores = {"a": (19.0, 21.0, 17.0), "b": (33.0, 36.0), "c": (10.0, 8.0, 12.0), "d": (7.0, 8.0)}
+    for name, pcts in scores.items():
+        for s, pct in enumerate(pcts, 1):
+            _record(tmp_path / name, "pse", s, pct, coupling_weights=name in "bd")
+    argv = ["jumping", "compare", *(str(tmp_path / n) for n in "abcd"), "--reps", "500"]
+    assert cli.main(argv) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("% of test tasks solved at the final epoch, per seed, 2 pairs")
+    rows = [line for line in text.splitlines() if line.startswith("| pse, wide grid (")]
+    assert len(rows) == 2 and rows[0].startswith("| pse, wide grid (`a` → `b`) | 3 + 2 | 19.0 |")
+    for (base, other), row in zip((("a", "b"), ("c", "d")), rows, strict=True):
+        d = compare_cells(
+            list(scores[base]), list(scores[other]), base_seeds=[1, 2, 3], other_seeds=[1, 2],
+            reps=500,
+        )  # fmt: skip
+        want = f"{d.diff:+.1f} [{d.diff_ci[0]:+.1f}, {d.diff_ci[1]:+.1f}] | {d.welch_p:.3f} |"
+        assert row.endswith(want)
+    # then each pair's own sections, titled with its folders, as a single pair prints them
+    assert text.count("- change: coupling_weights False → True") == 2
+    assert "## pse, wide grid (`c` → `d`)" in text
+    assert cli.main(["jumping", "compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    single = capsys.readouterr().out
+    assert "## pse, wide grid\n" in single and "| cell (base → other)" not in single
+    # a pair without a common cell names the pair
+    _record(tmp_path / "e", "randconv", 1, 50.0)
+    _record(tmp_path / "e", "randconv", 2, 55.0)
+    assert cli.main([*argv[:4], str(tmp_path / "a"), str(tmp_path / "e")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{tmp_path / 'a'} vs {tmp_path / 'e'}: no preset/grid" in err

@@ -1,4 +1,5 @@
-"""``pisces jumping compare BASE OTHER``: the same presets run two ways, seed by seed.
+"""``pisces jumping compare BASE OTHER [BASE OTHER ...]``: the same presets run two ways, seed
+by seed.
 
 ::
 
@@ -15,6 +16,11 @@ smallest difference the comparison could detect (80 % power, α = 0.05). The ver
 what the evidence excludes and what it cannot, in those numbers.
 
 The score of a seed is the one Table 1 reports: % of test tasks solved at the final epoch.
+
+Several pairs (``BASE1 OTHER1 BASE2 OTHER2 ...``: one change on several grids or presets, e.g.
+a loss's weighting on each grid) make one page: a summary table, a row per compared cell
+(folders, n, means, difference with its CI, Welch's p), then each pair's sections as above,
+titled with their folders.
 """
 
 from __future__ import annotations
@@ -134,9 +140,19 @@ def _paired_caveat(d: Any, inside: bool) -> str:
 
 
 def compare_folders(
-    base: Sequence[dict], other: Sequence[dict], *, seed: int = 0, reps: int = 50_000
+    base: Sequence[dict],
+    other: Sequence[dict],
+    *,
+    seed: int = 0,
+    reps: int = 50_000,
+    label: str | None = None,
+    summary: list[str] | None = None,
 ) -> str:
-    """Markdown: every (preset, grid, colors) cell present on both sides, compared."""
+    """Markdown: every (preset, grid, colors) cell present on both sides, compared.
+
+    ``label`` (e.g. ``"`pse-wide` → `pse-coupling-wide`"``) is added to each section's title;
+    with ``summary`` given, a Markdown table row per compared cell is appended to it (the
+    columns of :data:`SUMMARY_HEAD`), without the page's header line."""
     from pisces.analysis.stats import compare_cells
 
     a, b = _cells(base), _cells(other)
@@ -148,6 +164,8 @@ def compare_folders(
     for key in keys:
         sa, sb = a[key], b[key]
         title = f"{key[0]}, {key[1]} grid" + (", colored obstacles" if key[2] else "")
+        if label is not None:
+            title += f" ({label})"
         seeds = sorted({*sa, *sb})
         lines = [
             f"## {title}",
@@ -188,11 +206,58 @@ def compare_folders(
             verdict(d),
         ]
         out.append("\n".join(lines))
+        if summary is not None:
+            summary.append(
+                f"| {title} | {d.n_base} + {d.n_other} | {_f(d.mean_base)} | "
+                f"{_f(d.mean_other)} | {_f(d.diff, sign=True)} [{_f(d.diff_ci[0], sign=True)}, "
+                f"{_f(d.diff_ci[1], sign=True)}] | {_p(d.welch_p)} |"
+            )
+    if summary is not None:
+        return "\n\n".join(out) + "\n"
     head = (
         "% of test tasks solved at the final epoch, per seed; base and other as given on the "
         "command line.\n\n"
     )
     return head + "\n\n".join(out) + "\n"
+
+
+SUMMARY_HEAD = (
+    "| cell (base → other) | n | base mean | other mean | other − base [95 % CI] | Welch p |\n"
+    "|---|---|---|---|---|---|"
+)
+
+
+def compare_pairs(pairs: Sequence[tuple[str, str]], *, seed: int = 0, reps: int = 50_000) -> str:
+    """Markdown for ``compare BASE OTHER [BASE OTHER ...]``: one pair as
+    :func:`compare_folders`; several as one page, a summary table first."""
+    loaded = [
+        (
+            b,
+            o,
+            load_records([b], SEED_GLOB, by_seed=True, require=True),
+            load_records([o], SEED_GLOB, by_seed=True, require=True),
+        )
+        for b, o in pairs
+    ]
+    if len(loaded) == 1:
+        _, _, base, other = loaded[0]
+        return compare_folders(base, other, seed=seed, reps=reps)
+    rows: list[str] = []
+    sections = []
+    for b, o, base, other in loaded:
+        label = f"`{Path(b).name}` → `{Path(o).name}`"
+        try:
+            sections.append(
+                compare_folders(base, other, seed=seed, reps=reps, label=label, summary=rows)
+            )
+        except ValueError as exc:
+            raise ValueError(f"{b} vs {o}: {exc}") from None
+    head = (
+        f"% of test tasks solved at the final epoch, per seed, {len(pairs)} pairs of folders "
+        "(base → other) as given on the command line. Bootstrap: "
+        f"{reps} reps, seed {seed}; n = base seeds + other seeds.\n\n"
+    )
+    return head + SUMMARY_HEAD + "\n" + "\n".join(rows) + "\n\n" + "\n".join(sections)
 
 
 def compare_command(args: argparse.Namespace) -> int:
@@ -205,9 +270,13 @@ def compare_command(args: argparse.Namespace) -> int:
                 raise ValueError(f"--out {out}: is a folder, not a file")
             if not out.parent.is_dir():
                 raise ValueError(f"--out {out}: no such folder {out.parent}")
-        base = load_records([args.base], SEED_GLOB, by_seed=True, require=True)
-        other = load_records([args.other], SEED_GLOB, by_seed=True, require=True)
-        text = compare_folders(base, other, seed=args.bootstrap_seed, reps=args.reps)
+        folders = [args.base, args.other, *args.more]
+        if len(folders) % 2:
+            raise ValueError(
+                f"folders come in pairs (BASE OTHER [BASE OTHER ...]), got {len(folders)}"
+            )
+        pairs = list(zip(folders[::2], folders[1::2], strict=True))
+        text = compare_pairs(pairs, seed=args.bootstrap_seed, reps=args.reps)
     except (FileNotFoundError, CorruptResult, ValueError) as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 2
@@ -221,6 +290,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``pisces jumping compare``."""
     parser.add_argument("base", help="folder of seed-*.json (e.g. the fp32 runs)")
     parser.add_argument("other", help="folder of the same presets run another way (e.g. bf16)")
+    parser.add_argument(
+        "more",
+        nargs="*",
+        metavar="BASE OTHER",
+        help="more pairs of folders: one page with a summary table, a row per compared cell",
+    )
     parser.add_argument("--out", default=None, help="also write the Markdown here")
     parser.add_argument("--reps", type=positive_int, default=50_000, help="bootstrap replications")
     parser.add_argument(
