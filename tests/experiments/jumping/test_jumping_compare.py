@@ -138,3 +138,54 @@ def test_several_pairs_make_one_page_with_a_summary_row_per_cell(tmp_path, capsy
     assert cli.main([*argv[:4], str(tmp_path / "a"), str(tmp_path / "e")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{tmp_path / 'a'} vs {tmp_path / 'e'}: no preset/grid" in err
+
+
+def test_paper_value_reads_table_1_then_table_2():
+    from pisces.experiments.jumping.compare import paper_value
+
+    assert paper_value("pse", "wide") == (33.6, 10.0)
+    assert paper_value("randconv-pse", "random") == (83.4, 10.1)
+    # Table 2's π*-bisimulation + ℓ2 is Table 1's RandConv + Bisimulation on every grid
+    assert paper_value("randconv-bisim-l2", "narrow") == (17.4, 6.7)
+    assert paper_value("randconv-psm-cme", "wide") == (87.0, 10.1)  # Table 2: wide grid only
+    assert paper_value("randconv-psm-cme", "narrow") is None
+    assert paper_value("pse", "wide", True) is None  # colored: Table G.1 prints no std
+    assert paper_value("no-such-preset", "wide") is None
+
+
+def test_the_figure_draws_every_seed_and_the_papers_band(tmp_path, capsys):
+    from pisces.experiments.jumping.compare import figure_pairs
+
+    for s, (x, y) in enumerate(((19.0, 32.0), (21.0, 40.0), (17.0, 35.0)), 1):
+        _record(tmp_path / "a", "pse", s, x)
+        _record(tmp_path / "b", "pse", s, y, coupling_weights=True)
+    _record(tmp_path / "c", "randconv-psm-cme", 1, 90.0)
+    _record(tmp_path / "d", "randconv-psm-cme", 1, 92.0, learning_rate=1e-3)
+    _record(tmp_path / "d", "randconv-psm-cme", 2, 94.0, learning_rate=1e-3)
+    pairs = [(str(tmp_path / "a"), str(tmp_path / "b")), (str(tmp_path / "c"), str(tmp_path / "d"))]
+    fig = figure_pairs(pairs)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["pse, wide", "randconv-psm-cme, wide"]
+    first = panels[0]
+    points = sorted(float(y) for c in first.collections for y in c.get_offsets()[:, 1])
+    assert points == [17.0, 19.0, 21.0, 32.0, 35.0, 40.0]
+    (band,) = [p for p in first.patches if p.get_label() == "paper mean ± std"]
+    ys = band.get_patch_transform().transform([(0, 0), (0, 1)])[:, 1]  # its bottom and top
+    assert ys == pytest.approx([23.6, 43.6])  # Table 1: 33.6 (10.0)
+    (band2,) = [p for p in panels[1].patches if p.get_label() == "paper mean ± std"]
+    ys2 = band2.get_patch_transform().transform([(0, 0), (0, 1)])[:, 1]
+    assert ys2 == pytest.approx([76.9, 97.1])  # Table 2: 87.0 (10.1)
+    # each seed on both sides joined by a line from its base score to its other score
+    joins = {tuple(map(float, line.get_ydata())) for line in first.lines
+             if list(line.get_xdata()) == [0, 1] and line.get_color() == "0.6"}  # fmt: skip
+    assert joins == {(19.0, 32.0), (21.0, 40.0), (17.0, 35.0)}
+    ticks = [t.get_text() for t in panels[1].get_xticklabels()]
+    assert ticks == ["c\nn = 1", "d\nn = 2"]
+    png = tmp_path / "cmp.png"
+    argv = ["jumping", "compare", *(p for pair in pairs for p in pair), "--reps", "200"]
+    assert cli.main([*argv, "--png", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+    assert cli.main([*argv, "--png", str(tmp_path / "nope" / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--png" in err and "no such folder" in err

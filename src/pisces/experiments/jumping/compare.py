@@ -260,6 +260,84 @@ def compare_pairs(pairs: Sequence[tuple[str, str]], *, seed: int = 0, reps: int 
     return head + SUMMARY_HEAD + "\n" + "\n".join(rows) + "\n\n" + "\n".join(sections)
 
 
+def paper_value(preset: str, grid: str, colors: bool = False) -> tuple[float, float] | None:
+    """The paper's (mean, std over its 100 runs) for a white-obstacle preset on a grid: Table
+    1's row, else Table 2's (wide grid only); ``None`` where the paper has no such cell."""
+    from pisces.analysis.paper import TABLE1, TABLE2
+    from pisces.experiments.jumping.report import PRESET_ROWS, TABLE1_BISIM_PRESET
+
+    if colors or preset not in PRESET_ROWS:
+        return None
+    row = "RandConv + Bisimulation" if preset == TABLE1_BISIM_PRESET else PRESET_ROWS[preset]
+    if (row, grid) in TABLE1:
+        return TABLE1[(row, grid)]
+    return TABLE2.get(PRESET_ROWS[preset]) if grid == "wide" else None
+
+
+def _wrap(name: str, width: int = 14) -> str:
+    """A folder name broken at hyphens into lines of about ``width`` characters."""
+    lines: list[str] = []
+    for part in name.split("-"):
+        if lines and len(lines[-1]) + 1 + len(part) <= width:
+            lines[-1] += "-" + part
+        else:
+            lines.append(part if not lines else "-" + part)
+    return "\n".join(lines)
+
+
+def figure_pairs(pairs: Sequence[tuple[str, str]]) -> Any:
+    """One panel per cell on both sides of each pair: every seed's % of test tasks solved at
+    the final epoch, base (left) and other (right), same seeds joined by a line, each side's
+    mean as a bar, and the paper's mean ± std (:func:`paper_value`) as a band where it has
+    the cell. Returns the matplotlib figure (closed to pyplot)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = []
+    for b, o in pairs:
+        sa = _cells(load_records([b], SEED_GLOB, by_seed=True, require=True))
+        sb = _cells(load_records([o], SEED_GLOB, by_seed=True, require=True))
+        keys = sorted(set(sa) & set(sb))
+        if not keys:
+            raise ValueError(f"{b} vs {o}: no preset/grid cell on both sides")
+        panels += [(Path(b).name, Path(o).name, key, sa[key], sb[key]) for key in keys]
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels) + 0.6, 3.6), squeeze=False)
+    for ax, (bn, on, key, sa, sb) in zip(axes[0], panels, strict=True):
+        paper = paper_value(*key)
+        if paper is not None:
+            m, sd = paper
+            ax.axhspan(m - sd, m + sd, color="0.88", zorder=0, label="paper mean ± std")
+            ax.axhline(m, color="0.55", lw=1, zorder=1)
+        for s in sorted(set(sa) & set(sb)):
+            ys = [float(sa[s]["test_solved_pct"]), float(sb[s]["test_solved_pct"])]
+            ax.plot([0, 1], ys, color="0.6", lw=0.8, zorder=2)
+        for x, side, colour in ((0, sa, "tab:blue"), (1, sb, "tab:orange")):
+            ys = [float(r["test_solved_pct"]) for r in side.values()]
+            ax.scatter([x] * len(ys), ys, color=colour, s=18, zorder=3)
+            mean = sum(ys) / len(ys)
+            ax.plot([x - 0.2, x + 0.2], [mean, mean], color=colour, lw=2.5, zorder=4)
+        ticks = [f"{_wrap(bn)}\nn = {len(sa)}", f"{_wrap(on)}\nn = {len(sb)}"]
+        ax.set_xticks([0, 1], ticks, fontsize=7)
+        ax.set_xlim(-0.5, 1.5)
+        ax.set_title(f"{key[0]}, {key[1]}", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel("% test tasks solved (epoch 2000)")
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color="0.3", lw=2.5, label="mean of a side"),
+        Line2D([], [], color="0.6", lw=0.8, label="one seed, both sides"),
+    ]
+    if any(paper_value(*p[2]) is not None for p in panels):
+        handles.append(matplotlib.patches.Patch(color="0.88", label="paper: mean ± std"))
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    plt.close(fig)
+    return fig
+
+
 def compare_command(args: argparse.Namespace) -> int:
     """``pisces jumping compare``: print (and with ``--out`` write) the comparison."""
     name = "pisces jumping compare"
@@ -275,14 +353,19 @@ def compare_command(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"folders come in pairs (BASE OTHER [BASE OTHER ...]), got {len(folders)}"
             )
+        if args.png is not None and not Path(args.png).parent.is_dir():
+            raise ValueError(f"--png {args.png}: no such folder {Path(args.png).parent}")
         pairs = list(zip(folders[::2], folders[1::2], strict=True))
         text = compare_pairs(pairs, seed=args.bootstrap_seed, reps=args.reps)
+        fig = figure_pairs(pairs) if args.png is not None else None
     except (FileNotFoundError, CorruptResult, ValueError) as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 2
     print(text, end="")
     if args.out is not None:
         Path(args.out).write_text(text)
+    if fig is not None:
+        fig.savefig(args.png, dpi=130)
     return 0
 
 
@@ -297,6 +380,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="more pairs of folders: one page with a summary table, a row per compared cell",
     )
     parser.add_argument("--out", default=None, help="also write the Markdown here")
+    parser.add_argument(
+        "--png",
+        default=None,
+        help="also draw every seed of each compared cell, side by side, with the paper's band",
+    )
     parser.add_argument("--reps", type=positive_int, default=50_000, help="bootstrap replications")
     parser.add_argument(
         "--bootstrap-seed", type=nonnegative_int, default=0, help="bootstrap RNG seed"
