@@ -35,7 +35,7 @@ results: $(STAMP)
 	$(PY) -c "import pathlib, re; t = pathlib.Path('$(J)/table1-wide.md').read_text().strip(); r = pathlib.Path('README.md'); b, e = '<!-- table1-wide.md: begin -->', '<!-- table1-wide.md: end -->'; s = r.read_text(); i, j = s.index(b) + len(b), s.index(e); r.write_text(s[:i] + '\n' + t + '\n' + s[j:])"
 	$(VENV)/bin/pisces jumping compare $(J)/pse-wide $(J)/pse-wide-bf16 --out $(J)/precision-pse.md
 	$(VENV)/bin/pisces jumping compare $(J)/randconv-pse-wide $(J)/randconv-pse-wide-bf16 --out $(J)/precision-randconv-pse.md
-	$(VENV)/bin/pisces jumping compare $(foreach p,pse-wide pse-narrow pse-random,$(J)/$(p) $(J)/$(subst pse-,pse-coupling-,$(p))) $(J)/randconv-pse-wide-bf16 $(J)/randconv-pse-coupling-wide --out $(J)/coupling-weights.md > /dev/null
+	$(VENV)/bin/pisces jumping compare $(foreach p,pse-wide pse-narrow pse-random,$(J)/$(p) $(J)/$(subst pse-,pse-coupling-,$(p))) $(J)/randconv-pse-wide-bf16 $(J)/randconv-pse-coupling-wide --out $(J)/coupling-weights.md --png $(J)/figures/coupling-weights.png > /dev/null
 	$(PY) benchmarks/bench_jumping_runs.py --out benchmarks/results/jumping_runs.md > /dev/null
 	$(VENV)/bin/pisces jumping report $(J) > $(J)/report-all.md
 	$(PY) $(J)/seen_positions.py --out $(J)/seen-positions.md > /dev/null
