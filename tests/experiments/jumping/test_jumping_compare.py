@@ -125,6 +125,7 @@ def test_several_pairs_make_one_page_with_a_summary_row_per_cell(tmp_path, capsy
             reps=500,
         )  # fmt: skip
         want = f"{d.diff:+.1f} [{d.diff_ci[0]:+.1f}, {d.diff_ci[1]:+.1f}] | {d.welch_p:.3f} |"
+        want += " 33.6 (10.0) |"  # the paper's PSEs, wide grid (Table 1)
         assert row.endswith(want)
     # then each pair's own sections, titled with its folders, as a single pair prints them
     assert text.count("- change: coupling_weights False → True") == 2

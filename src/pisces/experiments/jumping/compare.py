@@ -19,8 +19,8 @@ The score of a seed is the one Table 1 reports: % of test tasks solved at the fi
 
 Several pairs (``BASE1 OTHER1 BASE2 OTHER2 ...``: one change on several grids or presets, e.g.
 a loss's weighting on each grid) make one page: a summary table, a row per compared cell
-(folders, n, means, difference with its CI, Welch's p), then each pair's sections as above,
-titled with their folders.
+(folders, n, means, difference with its CI, Welch's p, the paper's mean (std) where it has the
+cell), then each pair's sections as above, titled with their folders.
 """
 
 from __future__ import annotations
@@ -207,10 +207,13 @@ def compare_folders(
         ]
         out.append("\n".join(lines))
         if summary is not None:
+            paper = paper_value(*key)
             summary.append(
                 f"| {title} | {d.n_base} + {d.n_other} | {_f(d.mean_base)} | "
                 f"{_f(d.mean_other)} | {_f(d.diff, sign=True)} [{_f(d.diff_ci[0], sign=True)}, "
-                f"{_f(d.diff_ci[1], sign=True)}] | {_p(d.welch_p)} |"
+                f"{_f(d.diff_ci[1], sign=True)}] | {_p(d.welch_p)} | "
+                + ("–" if paper is None else f"{_f(paper[0])} ({_f(paper[1])})")
+                + " |"
             )
     if summary is not None:
         return "\n\n".join(out) + "\n"
@@ -222,8 +225,9 @@ def compare_folders(
 
 
 SUMMARY_HEAD = (
-    "| cell (base → other) | n | base mean | other mean | other − base [95 % CI] | Welch p |\n"
-    "|---|---|---|---|---|---|"
+    "| cell (base → other) | n | base mean | other mean | other − base [95 % CI] | Welch p "
+    "| paper mean (std) |\n"
+    "|---|---|---|---|---|---|---|"
 )
 
 
