@@ -3,7 +3,8 @@
 # since 11 has, in one command: a worktree pinned at HEAD (edits in this checkout never reach a
 # running seed), the pinned commit's queue copied out of the tree, lane D on the 5-D colored
 # cells and lane C on the rest, each at the lowest CPU priority across sessions (autogroup
-# nice 19), logs in runs/. Each lane resumes its seeds from their mid-run checkpoints where the machine kept them.
+# nice 19), logs in runs/. Each lane resumes its seeds from their mid-run checkpoints where the
+# machine kept them.
 #
 #   results/jumping/start_lanes.sh TAG [DEADLINE]
 #

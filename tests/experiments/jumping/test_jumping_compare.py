@@ -155,7 +155,7 @@ def test_paper_value_reads_table_1_then_table_2():
 
 
 def test_the_figure_draws_every_seed_and_the_papers_band(tmp_path, capsys):
-    from pisces.experiments.jumping.compare import figure_pairs
+    from pisces.experiments.jumping.compare import figure_pairs, load_pairs
 
     for s, (x, y) in enumerate(((19.0, 32.0), (21.0, 40.0), (17.0, 35.0)), 1):
         _record(tmp_path / "a", "pse", s, x)
@@ -164,7 +164,7 @@ def test_the_figure_draws_every_seed_and_the_papers_band(tmp_path, capsys):
     _record(tmp_path / "d", "randconv-psm-cme", 1, 92.0, learning_rate=1e-3)
     _record(tmp_path / "d", "randconv-psm-cme", 2, 94.0, learning_rate=1e-3)
     pairs = [(str(tmp_path / "a"), str(tmp_path / "b")), (str(tmp_path / "c"), str(tmp_path / "d"))]
-    fig = figure_pairs(pairs)
+    fig = figure_pairs(load_pairs(pairs))
     panels = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in panels] == ["pse, wide", "randconv-psm-cme, wide"]
     first = panels[0]

@@ -231,10 +231,13 @@ SUMMARY_HEAD = (
 )
 
 
-def compare_pairs(pairs: Sequence[tuple[str, str]], *, seed: int = 0, reps: int = 50_000) -> str:
-    """Markdown for ``compare BASE OTHER [BASE OTHER ...]``: one pair as
-    :func:`compare_folders`; several as one page, a summary table first."""
-    loaded = [
+#: a pair of folders with their records: (base folder, other folder, base, other).
+Loaded = tuple[str, str, list[dict], list[dict]]
+
+
+def load_pairs(pairs: Sequence[tuple[str, str]]) -> list[Loaded]:
+    """Each (base, other) pair of folders with the ``seed-*.json`` records of both."""
+    return [
         (
             b,
             o,
@@ -243,6 +246,11 @@ def compare_pairs(pairs: Sequence[tuple[str, str]], *, seed: int = 0, reps: int 
         )
         for b, o in pairs
     ]
+
+
+def compare_pairs(loaded: Sequence[Loaded], *, seed: int = 0, reps: int = 50_000) -> str:
+    """Markdown for ``compare BASE OTHER [BASE OTHER ...]`` (pairs from :func:`load_pairs`):
+    one pair as :func:`compare_folders`; several as one page, a summary table first."""
     if len(loaded) == 1:
         _, _, base, other = loaded[0]
         return compare_folders(base, other, seed=seed, reps=reps)
@@ -257,7 +265,7 @@ def compare_pairs(pairs: Sequence[tuple[str, str]], *, seed: int = 0, reps: int 
         except ValueError as exc:
             raise ValueError(f"{b} vs {o}: {exc}") from None
     head = (
-        f"% of test tasks solved at the final epoch, per seed, {len(pairs)} pairs of folders "
+        f"% of test tasks solved at the final epoch, per seed, {len(loaded)} pairs of folders "
         "(base → other) as given on the command line. Bootstrap: "
         f"{reps} reps, seed {seed}; n = base seeds + other seeds.\n\n"
     )
@@ -289,8 +297,9 @@ def _wrap(name: str, width: int = 14) -> str:
     return "\n".join(lines)
 
 
-def figure_pairs(pairs: Sequence[tuple[str, str]]) -> Any:
-    """One panel per cell on both sides of each pair: every seed's % of test tasks solved at
+def figure_pairs(loaded: Sequence[Loaded]) -> Any:
+    """One panel per cell on both sides of each pair (from :func:`load_pairs`; a pair without
+    a common cell is :func:`compare_pairs`'s error): every seed's % of test tasks solved at
     the final epoch, base (left) and other (right), same seeds joined by a line, each side's
     mean as a bar, and the paper's mean ± std (:func:`paper_value`) as a band where it has
     the cell. Returns the matplotlib figure (closed to pyplot)."""
@@ -298,15 +307,15 @@ def figure_pairs(pairs: Sequence[tuple[str, str]]) -> Any:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     panels = []
-    for b, o in pairs:
-        sa = _cells(load_records([b], SEED_GLOB, by_seed=True, require=True))
-        sb = _cells(load_records([o], SEED_GLOB, by_seed=True, require=True))
+    for b, o, base, other in loaded:
+        sa, sb = _cells(base), _cells(other)
         keys = sorted(set(sa) & set(sb))
-        if not keys:
-            raise ValueError(f"{b} vs {o}: no preset/grid cell on both sides")
         panels += [(Path(b).name, Path(o).name, key, sa[key], sb[key]) for key in keys]
+    if not panels:
+        raise ValueError("no preset/grid cell on both sides of any pair: nothing to draw")
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels) + 0.6, 3.6), squeeze=False)
     for ax, (bn, on, key, sa, sb) in zip(axes[0], panels, strict=True):
         paper = paper_value(*key)
@@ -328,8 +337,6 @@ def figure_pairs(pairs: Sequence[tuple[str, str]]) -> Any:
         ax.set_title(f"{key[0]}, {key[1]}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel("% test tasks solved (epoch 2000)")
-    from matplotlib.lines import Line2D
-
     handles = [
         Line2D([], [], color="0.3", lw=2.5, label="mean of a side"),
         Line2D([], [], color="0.6", lw=0.8, label="one seed, both sides"),
@@ -359,9 +366,9 @@ def compare_command(args: argparse.Namespace) -> int:
             )
         if args.png is not None and not Path(args.png).parent.is_dir():
             raise ValueError(f"--png {args.png}: no such folder {Path(args.png).parent}")
-        pairs = list(zip(folders[::2], folders[1::2], strict=True))
-        text = compare_pairs(pairs, seed=args.bootstrap_seed, reps=args.reps)
-        fig = figure_pairs(pairs) if args.png is not None else None
+        loaded = load_pairs(list(zip(folders[::2], folders[1::2], strict=True)))
+        text = compare_pairs(loaded, seed=args.bootstrap_seed, reps=args.reps)
+        fig = figure_pairs(loaded) if args.png is not None else None
     except (FileNotFoundError, CorruptResult, ValueError) as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 2
