@@ -51,7 +51,7 @@ def test_tiny_run_writes_a_valid_result_and_resumes(tmp_path, capsys):
     assert (out / "seed-001.png").stat().st_size > 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seeds"] == [1]
-    capsys.readouterr()
+    assert "changed from the preset" not in capsys.readouterr().out  # the plain preset
 
     assert cli.main([*argv, "--out", str(out)]) == 0  # rerun: the finished seed is skipped
     assert "seed 1: done" in capsys.readouterr().out
@@ -59,6 +59,9 @@ def test_tiny_run_writes_a_valid_result_and_resumes(tmp_path, capsys):
     assert "different configuration" in capsys.readouterr().err
     assert cli.main([*argv, "--out", str(out), "--set", "dropout=0.1"]) == 2  # --set counts
     assert "different configuration" in capsys.readouterr().err
+    # a run that departs from its preset says so beside the preset's source
+    assert cli.main([*argv, "--out", str(tmp_path / "b"), "--set", "dropout=0.1"]) == 0
+    assert "changed from the preset: [dropout=0.1]; 1 epochs" in capsys.readouterr().out
 
     assert cli.main(["jumping", "report", str(out), "--reps", "200"]) == 0
     report = capsys.readouterr().out

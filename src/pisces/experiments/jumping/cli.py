@@ -58,7 +58,7 @@ from pisces.experiments.jumping.config import (
     make_config,
 )
 from pisces.experiments.jumping.records import SEED_GLOB, SEED_PATTERN, describe, summarize
-from pisces.experiments.jumping.report import comparable
+from pisces.experiments.jumping.report import comparable, overrides_label
 from pisces.experiments.runs import (
     ConfigMismatch,
     CorruptResult,
@@ -510,9 +510,13 @@ def train_command(args: argparse.Namespace) -> int:
     elif precision_defaulted(args):
         print(f"precision {precision} (the default; {why}; --precision fp32 forces fp32)")
     task = "colored obstacles (red + green)" if cfg.colors else "white obstacle"
+    # the preset's source describes the preset; say where this run departs from it (e.g.
+    # --coupling-weights, which makes the source's "inert" β live)
+    changed = overrides_label({"preset": cfg.preset, "config": cfg.to_dict()}, ("amp_bf16",))
     print(
-        f"{cfg.preset} on {cfg.grid}, {task}: {cfg.source}; {cfg.epochs} epochs; device "
-        f"{device}; {args.threads} thread(s) a seed"
+        f"{cfg.preset} on {cfg.grid}, {task}: {cfg.source}"
+        f"{f'; changed from the preset:{changed}' if changed else ''}; {cfg.epochs} epochs; "
+        f"device {device}; {args.threads} thread(s) a seed"
     )
     if args.ensemble and todo:
         results = run_ensemble(
