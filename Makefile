@@ -31,7 +31,7 @@ format: $(STAMP)
 ## tests in tests/test_readme.py fail until these match the records).
 J := results/jumping
 results: $(STAMP)
-	$(VENV)/bin/pisces jumping report $(foreach p,bisim-transfer dropout-l2 pse randconv-pse randconv pse-paper-variant pse-coupling pse-tuned-trial8,$(J)/$(p)-wide) $(J)/pse-wide-bf16 $(J)/randconv-pse-wide-bf16 > $(J)/table1-wide.md
+	$(VENV)/bin/pisces jumping report $(foreach p,bisim-transfer dropout-l2 pse randconv-pse randconv randconv-bisim-l2 pse-paper-variant pse-coupling pse-tuned-trial8,$(J)/$(p)-wide) $(J)/pse-wide-bf16 $(J)/randconv-pse-wide-bf16 > $(J)/table1-wide.md
 	$(PY) -c "import pathlib, re; t = pathlib.Path('$(J)/table1-wide.md').read_text().strip(); r = pathlib.Path('README.md'); b, e = '<!-- table1-wide.md: begin -->', '<!-- table1-wide.md: end -->'; s = r.read_text(); i, j = s.index(b) + len(b), s.index(e); r.write_text(s[:i] + '\n' + t + '\n' + s[j:])"
 	$(VENV)/bin/pisces jumping compare $(J)/pse-wide $(J)/pse-wide-bf16 --out $(J)/precision-pse.md
 	$(VENV)/bin/pisces jumping compare $(J)/randconv-pse-wide $(J)/randconv-pse-wide-bf16 --out $(J)/precision-randconv-pse.md

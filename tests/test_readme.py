@@ -32,6 +32,7 @@ TABLE1 = ROOT / "results" / "jumping" / "table1-wide.md"
 #: the folders of `results/jumping/table1-wide.md`, as results/jumping/COMMANDS.md runs it.
 TABLE1_DIRS = [
     *(f"{p}-wide" for p in ("bisim-transfer", "dropout-l2", "pse", "randconv-pse", "randconv")),
+    "randconv-bisim-l2-wide",
     *(f"{p}-wide" for p in ("pse-paper-variant", "pse-coupling", "pse-tuned-trial8")),
     "pse-wide-bf16",
     "randconv-pse-wide-bf16",
